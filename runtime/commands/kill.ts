@@ -1,0 +1,23 @@
+import type { Command } from "../context.ts";
+import { parseFlags, UsageError } from "../args.ts";
+import { openContainer, signalAll } from "../container/container.ts";
+import { kill as killPid } from "../linux/libc.ts";
+import { parseSignal } from "../linux/signals.ts";
+
+/** `kill ID [SIGNAL]`: SIGTERM by default; --all signals every process. */
+const kill: Command = (ctx, args) => {
+  const { flags, positionals } = parseFlags(args, { all: { type: "boolean", short: "a" } });
+  if (positionals.length < 1 || positionals.length > 2) {
+    throw new UsageError(
+      `"kill" requires 1 or 2 arguments (ID [SIGNAL]), got ${positionals.length}`,
+    );
+  }
+  const signal = parseSignal(positionals[1] ?? "SIGTERM");
+  const c = openContainer(ctx, positionals[0]);
+  const status = c.status();
+  if (status === "stopped") throw new Error("container not running");
+  if (flags.all) signalAll(c, signal);
+  else killPid(c.rec.pid, signal);
+  return Promise.resolve(0);
+};
+export default kill;

@@ -1,0 +1,252 @@
+/**
+ * The init: the process the runtime starts inside a container's namespaces
+ * (hidden role "init"). It builds the container's filesystem, waits for
+ * `start`, then becomes the user's program through execve. The same code
+ * runs an exec'd process, which joins a running container instead.
+ *
+ * Everything this module needs is imported statically, because after
+ * pivot_root the host's files (this program's own modules) are out of reach.
+ */
+import type { Spec, State } from "../spec/types.ts";
+import { Channel } from "./channel.ts";
+import { runHooks } from "./hooks.ts";
+import { enterRootfs, finishRootfs, mountConsole, prepareRootfs } from "./rootfs.ts";
+import {
+  chdir,
+  cloexecFrom,
+  CLONE,
+  close,
+  dup3,
+  execve,
+  O,
+  open,
+  PR,
+  prctl,
+  prlimit,
+  resetSignals,
+  RLIMIT,
+  setdomainname,
+  sethostname,
+  setns,
+  setsid,
+  umask,
+  unshare,
+} from "../linux/libc.ts";
+import { connectUnix, sendFd } from "../linux/fdpass.ts";
+import { openPty, setControllingTerminal, setWinsize } from "../linux/pty.ts";
+import { applyProcessCredentials } from "../linux/capabilities.ts";
+import { loadSeccomp } from "../linux/seccomp.ts";
+
+/** What the runtime tells its init, in a JSON file the init reads at start. */
+export interface InitConfig {
+  mode: "create" | "exec";
+  id: string;
+  spec: Spec;
+  rootfs: string;
+  /** The runtime listens here for the init's progress. */
+  syncSocket: string;
+  /** create: where the init then waits for `runc start`. */
+  startSocket?: string;
+  /** Where to send the pty master (process.terminal). */
+  consoleSocket?: string;
+  noPivot: boolean;
+  /** fds 3 .. 3+preserveFds-1 are passed on to the process. */
+  preserveFds: number;
+  newCgroupNs: boolean;
+  cgroupVersion: 1 | 2;
+  /** exec: namespaces the init joins itself (the runtime cannot enter a mount namespace and still start us). */
+  join?: { mount?: string; cgroup?: string };
+}
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export async function main(args: string[]): Promise<number> {
+  // Until execve nothing in the container may open /proc/<us>/exe, mem, fd/...
+  prctl(PR.SET_DUMPABLE, 0);
+  const cfg = JSON.parse(Deno.readTextFileSync(args[0])) as InitConfig;
+  const chan = new Channel(await Deno.connect({ transport: "unix", path: cfg.syncSocket }));
+  try {
+    await chan.expect("go");
+    const proc = cfg.mode === "create" ? await setupContainer(cfg, chan) : await joinContainer(cfg);
+    await chan.send({ type: "ready" });
+    chan.close();
+    if (cfg.mode === "create") await waitForStart(cfg);
+    finalizeAndExec(cfg, proc);
+  } catch (e) {
+    await chan.send({ type: "error", message: (e as Error).message }).catch(() => {});
+    chan.close();
+    return 1;
+  }
+}
+
+/** What is left to do right before execve. */
+interface PreparedProcess {
+  path: string;
+  slave?: number;
+  startListener?: Deno.UnixListener;
+}
+
+let startListener: Deno.UnixListener | undefined;
+
+async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedProcess> {
+  const { spec, rootfs } = cfg;
+  if (cfg.newCgroupNs) unshare(CLONE.NEWCGROUP);
+  prepareRootfs(spec, rootfs, cfg.cgroupVersion);
+  let slave: number | undefined;
+  if (spec.process!.terminal) slave = createConsole(cfg, `${rootfs}/dev/pts`, rootfs);
+  await chan.send({ type: "hooks" });
+  const { state } = await chan.expect("resume");
+  await runHooks("createContainer", spec.hooks?.createContainer, state);
+  // Listen before pivot_root: the host path of the socket is unreachable afterwards.
+  startListener = Deno.listen({ transport: "unix", path: cfg.startSocket! });
+  enterRootfs(rootfs, cfg.noPivot);
+  finishRootfs(spec);
+  if (spec.hostname) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    Deno.writeTextFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, value);
+  }
+  return prepareProcess(spec, slave);
+}
+
+async function joinContainer(cfg: InitConfig): Promise<PreparedProcess> {
+  const { spec } = cfg;
+  // The console socket's path is a host path: connect before leaving the host's mounts.
+  const consoleFd = spec.process!.terminal && cfg.consoleSocket
+    ? connectUnix(cfg.consoleSocket)
+    : undefined;
+  unshare(CLONE.FS);
+  for (
+    const [path, flag] of [[cfg.join?.cgroup, CLONE.NEWCGROUP], [
+      cfg.join?.mount,
+      CLONE.NEWNS,
+    ]] as const
+  ) {
+    if (!path) continue;
+    const fd = open(path, O.RDONLY | O.CLOEXEC);
+    try {
+      setns(fd, flag, path);
+    } finally {
+      close(fd);
+    }
+  }
+  let slave: number | undefined;
+  if (spec.process!.terminal) slave = createConsole(cfg, "/dev/pts", undefined, consoleFd);
+  return await Promise.resolve(prepareProcess(spec, slave));
+}
+
+/** A pty from the container's devpts; the master goes to the console socket. */
+function createConsole(
+  cfg: InitConfig,
+  ptsDir: string,
+  rootfs?: string,
+  connected?: number,
+): number {
+  if (!cfg.consoleSocket && connected === undefined) {
+    throw new Error("process.terminal is set but no --console-socket was given");
+  }
+  let pty;
+  try {
+    pty = openPty(`${ptsDir}/ptmx`, ptsDir);
+  } catch (e) {
+    throw new Error(`process.terminal needs a devpts mount at /dev/pts: ${(e as Error).message}`);
+  }
+  const size = cfg.spec.process!.consoleSize;
+  if (size) setWinsize(pty.master, size.height, size.width);
+  if (rootfs) mountConsole(rootfs, `${ptsDir}/${pty.name.slice("/dev/pts/".length)}`);
+  const sock = connected ?? connectUnix(cfg.consoleSocket!);
+  try {
+    sendFd(sock, pty.name, pty.master);
+  } finally {
+    close(sock);
+    close(pty.master);
+  }
+  return pty.slave;
+}
+
+/** Steps that happen inside the container's root for both create and exec. */
+function prepareProcess(spec: Spec, slave: number | undefined): PreparedProcess {
+  const p = spec.process!;
+  if (p.oomScoreAdj !== undefined) {
+    Deno.writeTextFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
+  }
+  for (const r of p.rlimits ?? []) prlimit(0, RLIMIT[r.type], BigInt(r.soft), BigInt(r.hard));
+  try {
+    chdir(p.cwd);
+  } catch (e) {
+    throw new Error(`process.cwd ${p.cwd}: ${(e as Error).message}`);
+  }
+  return { path: lookPath(p.args![0], p.env ?? []), slave };
+}
+
+/** Resolves the program like execvp would, so a missing one fails at create time. */
+function lookPath(file: string, env: string[]): string {
+  const candidates = file.includes("/")
+    ? [file]
+    : (env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH).split(":").map((d) =>
+      `${d || "."}/${file}`
+    );
+  for (const c of candidates) {
+    try {
+      const info = Deno.statSync(c);
+      if (info.isFile && (info.mode! & 0o111)) return c;
+      if (file.includes("/")) throw new Error(`exec: "${file}": permission denied`);
+    } catch (e) {
+      if (file.includes("/") && e instanceof Deno.errors.NotFound) {
+        throw new Error(`exec: "${file}": stat ${file}: no such file or directory`);
+      }
+      if (e instanceof Error && e.message.startsWith("exec:")) throw e;
+    }
+  }
+  throw new Error(`exec: "${file}": executable file not found in $PATH`);
+}
+
+/** Blocks until `runc start` connects, then runs startContainer hooks. */
+async function waitForStart(cfg: InitConfig): Promise<void> {
+  const conn = await startListener!.accept();
+  startListener!.close();
+  const chan = new Channel(conn);
+  await chan.expect("start");
+  try {
+    const state: State = {
+      ociVersion: cfg.spec.ociVersion,
+      id: cfg.id,
+      status: "created",
+      pid: 0,
+      bundle: "",
+    };
+    await runHooks("startContainer", cfg.spec.hooks?.startContainer, state);
+  } catch (e) {
+    await chan.send({ type: "error", message: (e as Error).message });
+    chan.close();
+    Deno.exit(1);
+  }
+  await chan.send({ type: "started" });
+  chan.close();
+}
+
+/** The last steps, in an order that keeps each one possible: then execve. */
+function finalizeAndExec(cfg: InitConfig, proc: PreparedProcess): never {
+  const p = cfg.spec.process!;
+  if (proc.slave !== undefined) {
+    setsid();
+    setControllingTerminal(proc.slave);
+    for (const fd of [0, 1, 2]) dup3(proc.slave, fd);
+    close(proc.slave);
+  }
+  umask(p.user.umask ?? 0o022);
+  const seccomp = cfg.spec.linux?.seccomp;
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
+  if (seccomp && !p.noNewPrivileges) loadSeccomp(seccomp);
+  applyProcessCredentials({
+    uid: p.user.uid,
+    gid: p.user.gid,
+    additionalGids: p.user.additionalGids ?? [],
+    capabilities: p.capabilities ?? {},
+  });
+  if (p.noNewPrivileges) prctl(PR.SET_NO_NEW_PRIVS, 1);
+  cloexecFrom(3 + cfg.preserveFds);
+  resetSignals();
+  if (seccomp && p.noNewPrivileges) loadSeccomp(seccomp);
+  execve(proc.path, p.args!, p.env ?? []);
+}

@@ -1,0 +1,30 @@
+/** `start`: tells a created container's init to execute the user's process. */
+import type { RuntimeContext } from "../context.ts";
+import { Channel } from "./channel.ts";
+import { openContainer } from "./container.ts";
+import { runHooks } from "./hooks.ts";
+import { ociState, startSocketPath } from "./state.ts";
+
+export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
+  const c = openContainer(ctx, id);
+  const status = c.status();
+  if (status === "stopped") throw new Error("cannot start a container that has stopped");
+  if (status !== "created") throw new Error(`cannot start an already ${status} container`);
+  const path = startSocketPath(ctx.root, id);
+  const chan = new Channel(await Deno.connect({ transport: "unix", path }));
+  try {
+    await chan.send({ type: "start" });
+    await chan.expect("started");
+  } finally {
+    chan.close();
+    // From here on the container is running (or failed to): never "created" again.
+    try {
+      Deno.removeSync(path);
+    } catch { /* gone */ }
+  }
+  try {
+    await runHooks("poststart", c.rec.config.hooks?.poststart, ociState(c.rec, "running"));
+  } catch (e) {
+    ctx.log.warn((e as Error).message);
+  }
+}

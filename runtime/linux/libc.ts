@@ -1,0 +1,494 @@
+/**
+ * The one place where berth calls libc through Deno's FFI. Every role that
+ * needs a system call Deno does not offer (namespaces, mounts, credentials,
+ * ptys, fd passing) goes through the thin wrappers here, which turn a -1
+ * return into an {@link Errno} error that names the call and its argument.
+ *
+ * Only x86_64 and aarch64 Linux are supported; syscall numbers that differ
+ * are in {@link SYS}.
+ */
+
+const symbols = {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  syscall: { parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },
+  unshare: { parameters: ["i32"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  chdir: { parameters: ["buffer"], result: "i32" },
+  fchdir: { parameters: ["i32"], result: "i32" },
+  chroot: { parameters: ["buffer"], result: "i32" },
+  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  setdomainname: { parameters: ["buffer", "usize"], result: "i32" },
+  mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  umask: { parameters: ["u32"], result: "u32" },
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  prlimit: { parameters: ["i32", "i32", "buffer", "buffer"], result: "i32" },
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  signal: { parameters: ["i32", "usize"], result: "usize" },
+  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  readBlocking: {
+    name: "read",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
+  writeBlocking: {
+    name: "write",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
+  dup: { parameters: ["i32"], result: "i32" },
+  dup3: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "i64"], result: "i32" },
+  setsid: { parameters: [], result: "i32" },
+  getpid: { parameters: [], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  waitpidBlocking: {
+    name: "waitpid",
+    parameters: ["i32", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  acceptBlocking: {
+    name: "accept4",
+    parameters: ["i32", "buffer", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  recvmsgBlocking: {
+    name: "recvmsg",
+    parameters: ["i32", "buffer", "i32"],
+    result: "isize",
+    nonblocking: true,
+  },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  isatty: { parameters: ["i32"], result: "i32" },
+  tcgetattr: { parameters: ["i32", "buffer"], result: "i32" },
+  tcsetattr: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  cfmakeraw: { parameters: ["buffer"], result: "void" },
+  getuid: { parameters: [], result: "u32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+
+/** The libc symbols, opened on first use so roles that never need them pay nothing. */
+export function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  lib ??= Deno.dlopen("libc.so.6", symbols);
+  return lib.symbols;
+}
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated C string. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+export function errno(): number {
+  const p = libc().__errno_location();
+  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  28: "ENOSPC",
+  30: "EROFS",
+  32: "EPIPE",
+  38: "ENOSYS",
+  40: "ELOOP",
+  95: "EOPNOTSUPP",
+  111: "ECONNREFUSED",
+};
+
+/** A failed system call: the call, what it was given, and errno. */
+export class Errno extends Error {
+  constructor(readonly call: string, readonly code: number, detail = "") {
+    const text = Deno.UnsafePointerView.getCString(libc().strerror(code)!);
+    super(
+      `${call}${detail ? ` ${detail}` : ""}: ${text} (${ERRNO_NAMES[code] ?? `errno ${code}`})`,
+    );
+    this.name = "Errno";
+  }
+}
+
+/** Throws {@link Errno} when a call returned -1; returns the result otherwise. */
+export function check<T extends number | bigint>(result: T, call: string, detail = ""): T {
+  if (result === -1 || result === -1n) throw new Errno(call, errno(), detail);
+  return result;
+}
+
+export const SYS = Deno.build.arch === "x86_64"
+  ? { pivot_root: 155, capget: 125, capset: 126, rt_sigaction: 13, close_range: 436 }
+  : { pivot_root: 41, capget: 90, capset: 91, rt_sigaction: 134, close_range: 436 };
+
+// ---- namespaces -------------------------------------------------------------
+
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+  FS: 0x00000200,
+  FILES: 0x00000400,
+} as const;
+
+export function unshare(flags: number): void {
+  check(libc().unshare(flags), "unshare", `0x${flags.toString(16)}`);
+}
+
+export function setns(fd: number, nstype: number, what = ""): void {
+  check(libc().setns(fd, nstype), "setns", what);
+}
+
+// ---- mounts ------------------------------------------------------------------
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  POSIXACL: 1 << 16,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
+  LAZYTIME: 1 << 25,
+} as const;
+
+export const MNT_DETACH = 2;
+
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: number,
+  data: string | null,
+): void {
+  check(
+    libc().mount(
+      source === null ? null : cstr(source),
+      cstr(target),
+      fstype === null ? null : cstr(fstype),
+      BigInt(flags),
+      data === null || data === "" ? null : cstr(data),
+    ),
+    "mount",
+    `${source ?? "none"} on ${target}${fstype ? ` (${fstype})` : ""}`,
+  );
+}
+
+export function umount2(target: string, flags: number): void {
+  check(libc().umount2(cstr(target), flags), "umount2", target);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  const a = cstr(newRoot), b = cstr(putOld);
+  check(
+    libc().syscall(
+      BigInt(SYS.pivot_root),
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))),
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))),
+      0n,
+      0n,
+    ),
+    "pivot_root",
+    newRoot,
+  );
+}
+
+export function chdir(path: string): void {
+  check(libc().chdir(cstr(path)), "chdir", path);
+}
+
+export function chroot(path: string): void {
+  check(libc().chroot(cstr(path)), "chroot", path);
+}
+
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  // glibc's makedev() encoding.
+  const dev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |
+    (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
+  check(libc().mknod(cstr(path), mode, dev), "mknod", path);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check(libc().mkfifo(cstr(path), mode), "mkfifo", path);
+}
+
+export function umask(mask: number): number {
+  return libc().umask(mask);
+}
+
+export function sethostname(name: string): void {
+  const b = encoder.encode(name);
+  check(libc().sethostname(b, BigInt(b.length)), "sethostname", name);
+}
+
+export function setdomainname(name: string): void {
+  const b = encoder.encode(name);
+  check(libc().setdomainname(b, BigInt(b.length)), "setdomainname", name);
+}
+
+// ---- process attributes -----------------------------------------------------
+
+export const PR = {
+  SET_PDEATHSIG: 1,
+  GET_DUMPABLE: 3,
+  SET_DUMPABLE: 4,
+  SET_KEEPCAPS: 8,
+  CAPBSET_READ: 23,
+  CAPBSET_DROP: 24,
+  SET_CHILD_SUBREAPER: 36,
+  SET_NO_NEW_PRIVS: 38,
+  GET_NO_NEW_PRIVS: 39,
+  CAP_AMBIENT: 47,
+  CAP_AMBIENT_RAISE: 2,
+  CAP_AMBIENT_CLEAR_ALL: 4,
+} as const;
+
+export function prctl(option: number, a = 0, b = 0, c = 0, d = 0): number {
+  return check(
+    libc().prctl(option, BigInt(a), BigInt(b), BigInt(c), BigInt(d)),
+    "prctl",
+    String(option),
+  );
+}
+
+export function setresuid(uid: number): void {
+  check(libc().setresuid(uid, uid, uid), "setresuid", String(uid));
+}
+
+export function setresgid(gid: number): void {
+  check(libc().setresgid(gid, gid, gid), "setresgid", String(gid));
+}
+
+export function setgroups(gids: number[]): void {
+  const buf = new Uint32Array(gids);
+  check(libc().setgroups(BigInt(gids.length), new Uint8Array(buf.buffer)), "setgroups");
+}
+
+export const RLIMIT: Record<string, number> = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+};
+
+/** Sets a resource limit of `pid` (0: this process). */
+export function prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void {
+  const buf = new BigUint64Array([soft, hard]);
+  check(
+    libc().prlimit(pid, resource, new Uint8Array(buf.buffer), null),
+    "prlimit",
+    String(resource),
+  );
+}
+
+/** Puts every signal back to its default action and unblocks all of them. */
+export function resetSignals(): void {
+  const c = libc();
+  for (let sig = 1; sig < 65; sig++) {
+    if (sig === 9 || sig === 19 || sig === 32 || sig === 33) continue;
+    c.signal(sig, 0n); // SIG_DFL
+  }
+  // 32 and 33 are glibc's internal signals; the kernel accepts them through
+  // the raw rt_sigaction only, so they are reset with a raw syscall.
+  for (const sig of [32, 33]) {
+    const act = new BigUint64Array(4); // handler=SIG_DFL, flags=0, restorer=0, mask=0
+    c.syscall(BigInt(SYS.rt_sigaction), BigInt(sig), ptrValue(act), 0n, 8n);
+  }
+  const empty = new BigUint64Array(16);
+  c.sigprocmask(2, /* SIG_SETMASK */ new Uint8Array(empty.buffer), null);
+}
+
+function ptrValue(buf: ArrayBufferView): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+/** Replaces this process with `path`. Returns only by throwing. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  const keep: Uint8Array[] = [];
+  const table = (items: string[]) => {
+    const ptrs = new BigUint64Array(items.length + 1);
+    items.forEach((s, i) => {
+      const c = cstr(s);
+      keep.push(c);
+      ptrs[i] = ptrValue(c);
+    });
+    return new Uint8Array(ptrs.buffer);
+  };
+  const argvBuf = table(argv);
+  const envBuf = table(env);
+  libc().execve(cstr(path), argvBuf, envBuf);
+  throw new Errno("execve", errno(), path);
+}
+
+// ---- file descriptors -------------------------------------------------------
+
+export const O = {
+  RDONLY: 0,
+  WRONLY: 1,
+  RDWR: 2,
+  CREAT: 0o100,
+  NOCTTY: 0o400,
+  NONBLOCK: 0o4000,
+  DIRECTORY: 0o200000,
+  NOFOLLOW: 0o400000,
+  CLOEXEC: 0o2000000,
+  PATH: 0o10000000,
+} as const;
+
+export function open(path: string, flags: number, mode = 0): number {
+  return check(libc().open(cstr(path), flags, mode), "open", path);
+}
+
+export function close(fd: number): void {
+  libc().close(fd);
+}
+
+export function dup3(oldfd: number, newfd: number, flags = 0): void {
+  check(libc().dup3(oldfd, newfd, flags), "dup3", `${oldfd} -> ${newfd}`);
+}
+
+export const F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+
+export function setCloexec(fd: number, on: boolean): void {
+  const flags = check(libc().fcntl(fd, F_GETFD, 0n), "fcntl", String(fd));
+  check(
+    libc().fcntl(fd, F_SETFD, BigInt(on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC)),
+    "fcntl",
+    String(fd),
+  );
+}
+
+/** Marks every fd from `from` upward close-on-exec (close_range with CLOSE_RANGE_CLOEXEC). */
+export function cloexecFrom(from: number): void {
+  const r = libc().syscall(
+    BigInt(SYS.close_range),
+    BigInt(from),
+    0xffffffffn,
+    4n, /* CLOEXEC */
+    0n,
+  );
+  if (r === -1n) {
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      const fd = Number(entry.name);
+      if (fd >= from) {
+        try {
+          setCloexec(fd, true);
+        } catch { /* the fd of the directory listing itself */ }
+      }
+    }
+  }
+}
+
+export function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    const chunk = data.subarray(off);
+    const n = Number(libc().write(fd, chunk, BigInt(chunk.length)));
+    if (n < 0) {
+      const e = errno();
+      if (e === 4 || e === 11) continue;
+      throw new Errno("write", e, `fd ${fd}`);
+    }
+    off += n;
+  }
+}
+
+export function kill(pid: number, signal: number): void {
+  check(libc().kill(pid, signal), "kill", `${pid} ${signal}`);
+}
+
+/** True if a process with this pid exists (it may be a zombie). */
+export function processExists(pid: number): boolean {
+  if (libc().kill(pid, 0) === 0) return true;
+  return errno() === 1; // EPERM: exists, not ours
+}
+
+export const WNOHANG = 1;
+
+/** waitpid() that decodes the status: exit code, or 128+signal like a shell. */
+export function decodeWaitStatus(status: number): { code: number; signal?: number } {
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff };
+  return { code: 128 + sig, signal: sig };
+}
+
+export function getpid(): number {
+  return libc().getpid();
+}
+
+export function setsid(): void {
+  check(libc().setsid(), "setsid");
+}

@@ -7,6 +7,10 @@
  */
 import { roleFromInvocation, ROLES, usage } from "./runtime/self_exec.ts";
 
+// Processes berth starts (its init inside containers above all) must not
+// look for Deno updates over the network.
+Deno.env.set("DENO_NO_UPDATE_CHECK", "1");
+
 const picked = roleFromInvocation();
 if (!picked) {
   console.error(usage());

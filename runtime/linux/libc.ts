@@ -90,12 +90,27 @@ const symbols = {
   getuid: { parameters: [], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
+type SymbolName = keyof typeof symbols;
 
-/** The libc symbols, opened on first use so roles that never need them pay nothing. */
-export function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols);
-  return lib.symbols;
+const bound: Partial<Record<SymbolName, unknown>> = {};
+
+/**
+ * The libc symbols, each bound on first use: binding costs about 0.2 ms per
+ * symbol, and every role start (the init's above all) pays only for the
+ * calls it makes.
+ */
+const lazy = new Proxy({} as Symbols, {
+  get(_target, name: string) {
+    const key = name as SymbolName;
+    return bound[key] ??=
+      Deno.dlopen("libc.so.6", { [key]: symbols[key] } as Pick<typeof symbols, SymbolName>)
+        .symbols[key];
+  },
+});
+
+export function libc(): Symbols {
+  return lazy;
 }
 
 const encoder = new TextEncoder();

@@ -64,6 +64,7 @@ export async function createContainer(
   }
 
   const cgroup = newCgroupManager(spec.linux?.cgroupsPath, id);
+  const newCgroupNs = namespaces.some((n) => n.type === "cgroup" && !n.path);
   const stateFor = (pid: number, status: State["status"]): State => ({
     ociVersion: OCI_VERSION,
     id,
@@ -87,8 +88,8 @@ export async function createContainer(
         consoleSocket: opts.consoleSocket,
         noPivot: opts.noPivot ?? false,
         preserveFds: opts.preserveFds ?? 0,
-        newCgroupNs: namespaces.some((n) => n.type === "cgroup" && !n.path),
-        cgroupVersion: cgroupVersion(),
+        newCgroupNs,
+        cgroups: { version: cgroupVersion(), paths: cgroup.paths, namespaced: newCgroupNs },
       },
       workDir: dir,
       namespaces,

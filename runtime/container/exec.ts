@@ -55,7 +55,7 @@ export async function execInContainer(
       noPivot: false,
       preserveFds: opts.preserveFds ?? 0,
       newCgroupNs: false,
-      cgroupVersion: cgroupVersion(),
+      cgroups: { version: cgroupVersion(), paths: c.cgroup.paths, namespaced: false },
       join: {
         mount: has("mount") ? nsPath("mount") : undefined,
         cgroup: has("cgroup") ? nsPath("cgroup") : undefined,

@@ -10,7 +10,13 @@
 import type { Spec, State } from "../spec/types.ts";
 import { Channel } from "./channel.ts";
 import { runHooks } from "./hooks.ts";
-import { enterRootfs, finishRootfs, mountConsole, prepareRootfs } from "./rootfs.ts";
+import {
+  type CgroupView,
+  enterRootfs,
+  finishRootfs,
+  mountConsole,
+  prepareRootfs,
+} from "./rootfs.ts";
 import {
   chdir,
   cloexecFrom,
@@ -53,7 +59,7 @@ export interface InitConfig {
   /** fds 3 .. 3+preserveFds-1 are passed on to the process. */
   preserveFds: number;
   newCgroupNs: boolean;
-  cgroupVersion: 1 | 2;
+  cgroups: CgroupView;
   /** exec: namespaces the init joins itself (the runtime cannot enter a mount namespace and still start us). */
   join?: { mount?: string; cgroup?: string };
 }
@@ -91,7 +97,7 @@ let startListener: Deno.UnixListener | undefined;
 async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedProcess> {
   const { spec, rootfs } = cfg;
   if (cfg.newCgroupNs) unshare(CLONE.NEWCGROUP);
-  prepareRootfs(spec, rootfs, cfg.cgroupVersion);
+  prepareRootfs(spec, rootfs, cfg.cgroups);
   let slave: number | undefined;
   if (spec.process!.terminal) slave = createConsole(cfg, `${rootfs}/dev/pts`, rootfs);
   await chan.send({ type: "hooks" });

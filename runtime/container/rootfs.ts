@@ -155,7 +155,16 @@ function isBind(m: Mount): boolean {
 }
 
 /** Mounts one config entry under rootfs. */
-function mountEntry(rootfs: string, m: Mount, cgroupVersion: 1 | 2): void {
+/** What the init knows of its cgroups when it mounts a `cgroup` entry. */
+export interface CgroupView {
+  version: 1 | 2;
+  /** The container's cgroup directories on the host, by controller ("" on v2). */
+  paths: Record<string, string>;
+  /** In a cgroup namespace of its own a fresh mount shows just its cgroup. */
+  namespaced: boolean;
+}
+
+function mountEntry(rootfs: string, m: Mount, cgroups: CgroupView): void {
   const dest = secureJoin(rootfs, m.destination);
   const opts = parseMountOptions(m.options);
   if (isBind(m)) {
@@ -175,7 +184,7 @@ function mountEntry(rootfs: string, m: Mount, cgroupVersion: 1 | 2): void {
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (extra) mount(null, dest, null, extra | MS.BIND | MS.REMOUNT, null);
   } else if (m.type === "cgroup") {
-    mountCgroup(dest, opts, cgroupVersion);
+    mountCgroup(dest, opts, cgroups);
   } else {
     ensureDir(dest);
     // A read-only /dev must still be filled in by us: mounted rw now, read-only after pivot_root.
@@ -185,12 +194,21 @@ function mountEntry(rootfs: string, m: Mount, cgroupVersion: 1 | 2): void {
   for (const p of opts.propagation) mount(null, dest, null, p, null);
 }
 
-/** cgroup v2: the unified hierarchy; v1: a tmpfs with one mount per hierarchy. */
-function mountCgroup(dest: string, opts: ParsedOptions, version: 1 | 2): void {
+/**
+ * cgroup v2: the unified hierarchy; v1: a tmpfs with one mount per hierarchy.
+ * Without a cgroup namespace the container sees only its own cgroup
+ * directories (bind mounts), never the host's tree.
+ */
+function mountCgroup(dest: string, opts: ParsedOptions, cgroups: CgroupView): void {
   ensureDir(dest);
   const flags = opts.flags | MS.NOSUID | MS.NODEV | MS.NOEXEC;
-  if (version === 2) {
-    mount("cgroup2", dest, "cgroup2", flags, null);
+  const bindReadonly = (src: string, target: string) => {
+    mount(src, target, null, MS.BIND, null);
+    mount(null, target, null, MS.BIND | MS.REMOUNT | flags, null);
+  };
+  if (cgroups.version === 2) {
+    if (cgroups.namespaced) mount("cgroup2", dest, "cgroup2", flags, null);
+    else bindReadonly(cgroups.paths[""], dest);
     return;
   }
   mount("tmpfs", dest, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755");
@@ -201,9 +219,15 @@ function mountCgroup(dest: string, opts: ParsedOptions, version: 1 | 2): void {
     const name = mountPoint.slice(mountPoint.lastIndexOf("/") + 1);
     const superOpts = post.split(" ")[2].split(",").filter((o) => o !== "rw" && o !== "ro");
     const target = `${dest}/${name}`;
+    if (cgroups.namespaced) {
+      ensureDir(target);
+      mount("cgroup", target, "cgroup", flags, superOpts.join(","));
+      continue;
+    }
+    const own = superOpts.map((c) => cgroups.paths[c]).find((p) => p !== undefined);
+    if (!own) continue; // a hierarchy berth does not manage (e.g. name=systemd)
     ensureDir(target);
-    // In a new cgroup namespace this shows the container's own cgroup as the root.
-    mount("cgroup", target, "cgroup", flags, superOpts.join(","));
+    bindReadonly(own, target);
   }
   if (opts.flags & MS.RDONLY) {
     mount(null, dest, null, MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755");
@@ -284,7 +308,7 @@ function populateDev(rootfs: string, spec: Spec, devIsBind: boolean): void {
 // ---- the whole sequence -------------------------------------------------------------
 
 /** Everything before pivot_root: propagation, the rootfs bind, mounts, /dev. */
-export function prepareRootfs(spec: Spec, rootfs: string, cgroupVersion: 1 | 2): void {
+export function prepareRootfs(spec: Spec, rootfs: string, cgroups: CgroupView): void {
   mount(null, "/", null, propagationFlag(spec.linux?.rootfsPropagation), null);
   // pivot_root needs the new root to be a mount point.
   mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
@@ -292,7 +316,7 @@ export function prepareRootfs(spec: Spec, rootfs: string, cgroupVersion: 1 | 2):
   for (const m of spec.mounts ?? []) {
     if (isDev(m) && isBind(m)) devIsBind = true;
     try {
-      mountEntry(rootfs, m, cgroupVersion);
+      mountEntry(rootfs, m, cgroups);
     } catch (e) {
       throw new Error(`mounting ${m.destination} (${m.type ?? "bind"}): ${(e as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import type { Command } from "../context.ts";
 import { parseFlags, UsageError } from "../args.ts";
 import { openContainer } from "../container/container.ts";
+import { statsJSON } from "../cgroups/mod.ts";
 import { oneId } from "./create.ts";
 
 /** `events [--stats] [--interval 5s] ID`: stats once, or every interval until the container stops. */
@@ -14,7 +15,7 @@ const events: Command = async (ctx, args) => {
   const intervalMs = parseDuration(flags.interval ?? "5s");
   const emit = () => {
     if (c.status() === "stopped") throw new Error("container not running");
-    console.log(JSON.stringify({ type: "stats", id, data: c.cgroup.stats() }));
+    console.log(statsJSON({ type: "stats", id, data: c.cgroup.stats() }));
   };
   emit();
   if (flags.stats) return 0;

@@ -76,7 +76,7 @@ export async function createContainer(
   let init: StartedInit | undefined;
   try {
     cgroup.create();
-    cgroup.set(spec.linux?.resources ?? {});
+    cgroup.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices });
     init = await startInit({
       cfg: {
         mode: "create",

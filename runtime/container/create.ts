@@ -93,7 +93,7 @@ export async function createContainer(
       },
       workDir: dir,
       namespaces,
-      inheritStdio: true,
+      inheritStdio: !process.terminal,
       placeInCgroup: (pid) => cgroup.apply(pid),
       stateFor: (pid) => stateFor(pid, "creating"),
       runtimeHooks: async (state) => {

@@ -64,7 +64,7 @@ export async function execInContainer(
     workDir: dir,
     namespaces,
     skip: ["mount", "cgroup"],
-    inheritStdio: true,
+    inheritStdio: !opts.process.terminal,
     placeInCgroup: (pid) => c.cgroup.apply(pid),
     stateFor: () => {
       throw new Error("internal: no hooks for exec");

@@ -17,7 +17,10 @@ export interface InitStart {
   namespaces: Namespace[];
   /** exec: namespaces the runtime must not enter (the init joins them). */
   skip?: NamespaceType[];
-  /** Whether the init's stdio is the runtime's own (false: /dev/null). */
+  /**
+   * Whether the init gets the runtime's stdio (false for a terminal: then the
+   * caller may be waiting for EOF on pipes it gave the runtime).
+   */
   inheritStdio: boolean;
   /** Puts the new pid in the container's cgroup before the init goes on. */
   placeInCgroup: (pid: number) => void;
@@ -51,7 +54,7 @@ export async function startInit(opts: InitStart): Promise<StartedInit> {
         args,
         stdin: stdio,
         stdout: stdio,
-        stderr: "inherit",
+        stderr: stdio,
         cwd: "/",
       }).spawn();
     } finally {

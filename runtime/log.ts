@@ -7,7 +7,14 @@ export class Logger {
     readonly path: string | undefined,
     readonly format: "text" | "json",
     readonly debugEnabled: boolean,
-  ) {}
+  ) {
+    // runc opens its log at start; callers read it even when nothing failed.
+    if (path) {
+      try {
+        Deno.writeTextFileSync(path, "", { append: true, create: true });
+      } catch { /* reported with the first message, if any */ }
+    }
+  }
 
   #append(level: string, msg: string): void {
     if (!this.path) return;

@@ -73,6 +73,21 @@ export async function createContainer(
     bundle,
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
   });
+  // Saved before anything is made, so a `delete` after a crash at any later
+  // point finds the cgroups and the init to clean up.
+  const rec: ContainerRecord = {
+    id,
+    bundle,
+    pid: 0,
+    pidStartTime: "",
+    created: new Date().toISOString(),
+    owner: Deno.uid() === 0 ? "root" : String(Deno.uid()),
+    config: spec,
+    rootfs,
+    cgroupPaths: cgroup.paths,
+    creating: true,
+  };
+  saveRecord(ctx.root, rec);
   let init: StartedInit | undefined;
   try {
     cgroup.create();
@@ -94,27 +109,19 @@ export async function createContainer(
       workDir: dir,
       namespaces,
       inheritStdio: !process.terminal,
-      placeInCgroup: (pid) => cgroup.apply(pid),
+      placeInCgroup: (pid) => {
+        rec.pid = pid;
+        rec.pidStartTime = processStartTime(pid) ?? "";
+        saveRecord(ctx.root, rec);
+        cgroup.apply(pid);
+      },
       stateFor: (pid) => stateFor(pid, "creating"),
       runtimeHooks: async (state) => {
         await runHooks("prestart", spec.hooks?.prestart, state);
         await runHooks("createRuntime", spec.hooks?.createRuntime, state);
       },
     });
-    const rec: ContainerRecord = {
-      id,
-      bundle,
-      pid: init.pid,
-      pidStartTime: processStartTime(init.pid) ?? "",
-      created: new Date().toISOString(),
-      owner: Deno.uid() === 0 ? "root" : String(Deno.uid()),
-      config: spec,
-      rootfs,
-      cgroupPaths: cgroup.paths,
-      namespaces: Object.fromEntries(
-        namespaces.map((n) => [n.type, n.path ?? `/proc/${init!.pid}/ns/${nsFile(n.type)}`]),
-      ),
-    };
+    delete rec.creating;
     saveRecord(ctx.root, rec);
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
     return { rec, init };
@@ -129,8 +136,4 @@ export async function createContainer(
     Deno.removeSync(dir, { recursive: true });
     throw e;
   }
-}
-
-function nsFile(type: string): string {
-  return type === "network" ? "net" : type === "mount" ? "mnt" : type;
 }

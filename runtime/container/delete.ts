@@ -23,7 +23,7 @@ export async function deleteContainer(
     throw e;
   }
   const status = c.status();
-  if ((status === "running" || status === "paused") && !force) {
+  if (status !== "stopped" && status !== "created" && !force) {
     throw new Error(`cannot delete container ${id} that is not stopped: ${status}`);
   }
   if (status !== "stopped") await killEverything(c);

@@ -25,8 +25,8 @@ export interface ContainerRecord {
   rootfs: string;
   /** cgroup directories by controller ("" for cgroup v2). */
   cgroupPaths: Record<string, string>;
-  /** /proc/PID/ns/* paths are only valid while the init lives; kept for joiners. */
-  namespaces: Record<string, string>;
+  /** Set until `create` has finished: the container is "creating". */
+  creating?: boolean;
 }
 
 /** Container ids: like runc, letters, digits and `_+-.`, not `.` or `..`. */
@@ -44,15 +44,19 @@ export function containerDir(root: string, id: string): string {
   return `${root}/${validateId(id)}`;
 }
 
-/** Writes a file so that readers see the old or the new content, never half. */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+/**
+ * Writes a file so that readers see the old or the new content, never half,
+ * whenever the writer dies. `durable` also survives a power loss (fsync),
+ * which state under /run (gone at boot anyway) does not need.
+ */
+export function writeFileAtomic(path: string, data: string, mode = 0o600, durable = false): void {
   const tmp = `${path}.tmp-${Deno.pid}`;
   const f = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode });
   try {
     const bytes = new TextEncoder().encode(data);
     let off = 0;
     while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
-    f.syncSync();
+    if (durable) f.syncSync();
   } finally {
     f.close();
   }
@@ -126,6 +130,7 @@ export type Status = State["status"];
 /** The status as the system shows it now. */
 export function currentStatus(root: string, rec: ContainerRecord, frozen: () => boolean): Status {
   if (!initAlive(rec)) return "stopped";
+  if (rec.creating) return "creating";
   try {
     Deno.statSync(startSocketPath(root, rec.id));
     return "created";

@@ -90,8 +90,6 @@ export async function createContainer(
   saveRecord(ctx.root, rec);
   let init: StartedInit | undefined;
   try {
-    cgroup.create();
-    cgroup.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices });
     init = await startInit({
       cfg: {
         mode: "create",
@@ -109,10 +107,13 @@ export async function createContainer(
       workDir: dir,
       namespaces,
       inheritStdio: !process.terminal,
+      // Runs while the new init starts up, before it is told to go on.
       placeInCgroup: (pid) => {
         rec.pid = pid;
         rec.pidStartTime = processStartTime(pid) ?? "";
         saveRecord(ctx.root, rec);
+        cgroup.create();
+        cgroup.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices });
         cgroup.apply(pid);
       },
       stateFor: (pid) => stateFor(pid, "creating"),

@@ -39,7 +39,8 @@ export async function createContainer(
   } catch {
     throw new Error(`bundle ${opts.bundle} does not exist`);
   }
-  const { spec, rootfs } = loadSpec(bundle);
+  const { spec, rootfs, warnings } = loadSpec(bundle);
+  for (const w of warnings) ctx.log.warn(w);
   const process = spec.process!;
   if (process.terminal && !opts.consoleSocket) {
     throw new Error("cannot allocate tty if runc will detach without setting console socket");

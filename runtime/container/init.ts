@@ -41,7 +41,7 @@ import {
 import { connectUnix, sendFd } from "../linux/fdpass.ts";
 import { openPty, setControllingTerminal, setWinsize } from "../linux/pty.ts";
 import { applyProcessCredentials } from "../linux/capabilities.ts";
-import { loadSeccomp } from "../linux/seccomp.ts";
+import { loadSeccomp, openLibseccomp } from "../linux/seccomp.ts";
 
 /** What the runtime tells its init, in a JSON file the init reads at start. */
 export interface InitConfig {
@@ -79,7 +79,10 @@ export async function main(args: string[]): Promise<number> {
     if (cfg.mode === "create") await waitForStart(cfg);
     finalizeAndExec(cfg, proc);
   } catch (e) {
-    await chan.send({ type: "error", message: (e as Error).message }).catch(() => {});
+    const message = (e as Error).message;
+    // Before "ready" the runtime reports it; after, only the process's stderr can.
+    const sent = await chan.send({ type: "error", message }).then(() => true, () => false);
+    if (!sent) console.error(`berth-init: ${message}`);
     chan.close();
     return 1;
   }
@@ -96,6 +99,8 @@ let startListener: Deno.UnixListener | undefined;
 
 async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedProcess> {
   const { spec, rootfs } = cfg;
+  // The host's libseccomp, never one from the container's rootfs.
+  if (spec.linux?.seccomp) openLibseccomp();
   if (cfg.newCgroupNs) unshare(CLONE.NEWCGROUP);
   prepareRootfs(spec, rootfs, cfg.cgroups);
   let slave: number | undefined;
@@ -121,6 +126,7 @@ async function joinContainer(cfg: InitConfig): Promise<PreparedProcess> {
   const consoleFd = spec.process!.terminal && cfg.consoleSocket
     ? connectUnix(cfg.consoleSocket)
     : undefined;
+  if (spec.linux?.seccomp) openLibseccomp();
   unshare(CLONE.FS);
   for (
     const [path, flag] of [[cfg.join?.cgroup, CLONE.NEWCGROUP], [

@@ -38,7 +38,7 @@ const PROPAGATION = [
 ];
 
 /** Loads `<bundle>/config.json`, validates it and resolves the rootfs path. */
-export function loadSpec(bundle: string): { spec: Spec; rootfs: string } {
+export function loadSpec(bundle: string): { spec: Spec; rootfs: string; warnings: string[] } {
   const path = `${bundle}/config.json`;
   let text: string;
   try {
@@ -55,7 +55,7 @@ export function loadSpec(bundle: string): { spec: Spec; rootfs: string } {
   } catch (e) {
     throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  validateSpec(spec);
+  const warnings = validateSpec(spec);
   const rootPath = spec.root!.path;
   const rootfs = rootPath.startsWith("/") ? rootPath : `${bundle}/${rootPath}`;
   let info: Deno.FileInfo;
@@ -65,7 +65,7 @@ export function loadSpec(bundle: string): { spec: Spec; rootfs: string } {
     throw new ConfigError("root.path", `rootfs ${rootfs} does not exist`);
   }
   if (!info.isDirectory) throw new ConfigError("root.path", `rootfs ${rootfs} is not a directory`);
-  return { spec, rootfs: Deno.realPathSync(rootfs) };
+  return { spec, rootfs: Deno.realPathSync(rootfs), warnings };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -93,8 +93,12 @@ function uint(field: string, v: unknown): void {
   }
 }
 
-/** Throws a {@link ConfigError} for the first problem found in `spec`. */
-export function validateSpec(spec: Spec): void {
+/**
+ * Throws a {@link ConfigError} for the first problem found in `spec`;
+ * returns warnings about what is accepted but has no effect here.
+ */
+export function validateSpec(spec: Spec): string[] {
+  const warnings: string[] = [];
   if (!isObject(spec as unknown)) throw new ConfigError("(document)", "must be a JSON object");
   if (typeof spec.ociVersion !== "string" || !/^1\.\d+\.\d+/.test(spec.ociVersion)) {
     throw new ConfigError(
@@ -107,7 +111,7 @@ export function validateSpec(spec: Spec): void {
   ) {
     throw new ConfigError("root.path", "is required");
   }
-  validateProcess(spec);
+  validateProcess(spec, warnings);
   validateLinux(spec);
   if (spec.hostname !== undefined && typeof spec.hostname !== "string") {
     throw new ConfigError("hostname", "must be a string");
@@ -149,9 +153,10 @@ export function validateSpec(spec: Spec): void {
       }
     });
   }
+  return warnings;
 }
 
-function validateProcess(spec: Spec): void {
+function validateProcess(spec: Spec, warnings: string[]): void {
   const p = spec.process;
   if (!isObject(p as unknown) || !p) throw new ConfigError("process", "is required");
   if (!Array.isArray(p.args) || p.args.length === 0) {
@@ -172,7 +177,20 @@ function validateProcess(spec: Spec): void {
   if (p.consoleSize && !p.terminal) {
     throw new ConfigError("process.consoleSize", "needs process.terminal");
   }
-  if (p.capabilities) validateCapabilities(p.capabilities);
+  if (p.capabilities) {
+    try {
+      warnings.push(
+        ...validateCapabilities(p.capabilities).map((c) =>
+          `${c} is not known to this kernel: ignored`
+        ),
+      );
+    } catch (e) {
+      throw new ConfigError(
+        "process.capabilities",
+        (e as Error).message.replace(/^process\.capabilities\.?/, ""),
+      );
+    }
+  }
   const seen = new Set<string>();
   (p.rlimits ?? []).forEach((r, i) => {
     const f = `process.rlimits[${i}]`;
@@ -282,7 +300,16 @@ function validateLinux(spec: Spec): void {
     refuse("linux.resources.network", r.network);
     refuse("linux.resources.rdma", r.rdma);
   }
-  if (l.seccomp) validateSeccomp(l.seccomp);
+  if (l.seccomp) {
+    try {
+      validateSeccomp(l.seccomp);
+    } catch (e) {
+      throw new ConfigError(
+        "linux.seccomp",
+        (e as Error).message.replace(/^linux\.seccomp\.?/, ""),
+      );
+    }
+  }
 }
 
 /** The namespace that makes a sysctl safe to set, as runc decides it. */

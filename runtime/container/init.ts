@@ -71,19 +71,34 @@ export async function main(args: string[]): Promise<number> {
   prctl(PR.SET_DUMPABLE, 0);
   const cfg = JSON.parse(Deno.readTextFileSync(args[0])) as InitConfig;
   const chan = new Channel(await Deno.connect({ transport: "unix", path: cfg.syncSocket }));
+  // Who hears of a failure: the runtime until "ready", then `runc start`.
+  let reporter: Channel | undefined = chan;
   try {
     await chan.expect("go");
-    const proc = cfg.mode === "create" ? await setupContainer(cfg, chan) : await joinContainer(cfg);
+    if (cfg.mode === "exec") {
+      return await finalizeAndExec(cfg, joinContainer(cfg), chan, "ready");
+    }
+    const proc = await setupContainer(cfg, chan);
     await chan.send({ type: "ready" });
     chan.close();
-    if (cfg.mode === "create") await waitForStart(cfg);
-    finalizeAndExec(cfg, proc);
+    reporter = undefined;
+    reporter = await waitForStart();
+    const state: State = {
+      ociVersion: cfg.spec.ociVersion,
+      id: cfg.id,
+      status: "created",
+      pid: 0,
+      bundle: "",
+    };
+    await runHooks("startContainer", cfg.spec.hooks?.startContainer, state);
+    return await finalizeAndExec(cfg, proc, reporter, "started");
   } catch (e) {
     const message = (e as Error).message;
-    // Before "ready" the runtime reports it; after, only the process's stderr can.
-    const sent = await chan.send({ type: "error", message }).then(() => true, () => false);
+    const sent = reporter
+      ? await reporter.send({ type: "error", message }).then(() => true, () => false)
+      : false;
     if (!sent) console.error(`berth-init: ${message}`);
-    chan.close();
+    reporter?.close();
     return 1;
   }
 }
@@ -120,7 +135,7 @@ async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedP
   return prepareProcess(spec, slave);
 }
 
-async function joinContainer(cfg: InitConfig): Promise<PreparedProcess> {
+function joinContainer(cfg: InitConfig): PreparedProcess {
   const { spec } = cfg;
   // The console socket's path is a host path: connect before leaving the host's mounts.
   const consoleFd = spec.process!.terminal && cfg.consoleSocket
@@ -144,7 +159,7 @@ async function joinContainer(cfg: InitConfig): Promise<PreparedProcess> {
   }
   let slave: number | undefined;
   if (spec.process!.terminal) slave = createConsole(cfg, "/dev/pts", undefined, consoleFd);
-  return await Promise.resolve(prepareProcess(spec, slave));
+  return prepareProcess(spec, slave);
 }
 
 /** A pty from the container's devpts; the master goes to the console socket. */
@@ -213,32 +228,22 @@ function lookPath(file: string, env: string[]): string {
   throw new Error(`exec: "${file}": executable file not found in $PATH`);
 }
 
-/** Blocks until `runc start` connects, then runs startContainer hooks. */
-async function waitForStart(cfg: InitConfig): Promise<void> {
+/** Blocks until `runc start` connects and asks to start. */
+async function waitForStart(): Promise<Channel> {
   const conn = await startListener!.accept();
   startListener!.close();
   const chan = new Channel(conn);
   await chan.expect("start");
-  try {
-    const state: State = {
-      ociVersion: cfg.spec.ociVersion,
-      id: cfg.id,
-      status: "created",
-      pid: 0,
-      bundle: "",
-    };
-    await runHooks("startContainer", cfg.spec.hooks?.startContainer, state);
-  } catch (e) {
-    await chan.send({ type: "error", message: (e as Error).message });
-    chan.close();
-    Deno.exit(1);
-  }
-  await chan.send({ type: "started" });
-  chan.close();
+  return chan;
 }
 
-/** The last steps, in an order that keeps each one possible: then execve. */
-function finalizeAndExec(cfg: InitConfig, proc: PreparedProcess): never {
+/** The last steps, in an order that keeps each one possible, then execve. */
+async function finalizeAndExec(
+  cfg: InitConfig,
+  proc: PreparedProcess,
+  chan: Channel,
+  done: "ready" | "started",
+): Promise<never> {
   const p = cfg.spec.process!;
   if (proc.slave !== undefined) {
     setsid();
@@ -257,6 +262,9 @@ function finalizeAndExec(cfg: InitConfig, proc: PreparedProcess): never {
     capabilities: p.capabilities ?? {},
   });
   if (p.noNewPrivileges) prctl(PR.SET_NO_NEW_PRIVS, 1);
+  // As late as possible: whoever waits may signal the process from now on.
+  await chan.send({ type: done });
+  chan.close();
   cloexecFrom(3 + cfg.preserveFds);
   resetSignals();
   if (seccomp && p.noNewPrivileges) loadSeccomp(seccomp);

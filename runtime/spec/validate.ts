@@ -191,6 +191,14 @@ function validateProcess(spec: Spec, warnings: string[]): void {
       );
     }
   }
+  const permitted = new Set(p.capabilities?.permitted ?? []);
+  const notPermitted = (p.capabilities?.effective ?? []).filter((c) => !permitted.has(c));
+  if (notPermitted.length) {
+    throw new ConfigError(
+      "process.capabilities.effective",
+      `${notPermitted.join(", ")} must also be in permitted`,
+    );
+  }
   const seen = new Set<string>();
   (p.rlimits ?? []).forEach((r, i) => {
     const f = `process.rlimits[${i}]`;

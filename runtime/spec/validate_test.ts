@@ -42,6 +42,14 @@ Deno.test("each problem is named by its field", () => {
   );
   rejects((s) => (s.process!.oomScoreAdj = 5000), /oomScoreAdj/);
   rejects(
+    (s) => (s.process!.capabilities = { effective: ["CAP_KILL"], permitted: [] }),
+    /process\.capabilities\.effective: CAP_KILL must also be in permitted/,
+  );
+  rejects(
+    (s) => (s.process!.capabilities = { bounding: ["CAP_BOGUS"] }),
+    /process\.capabilities: .*CAP_BOGUS/,
+  );
+  rejects(
     (s) => (s.process!.apparmorProfile = "docker-default"),
     /apparmorProfile: AppArmor is not supported/,
   );

@@ -105,7 +105,7 @@ function buildProcess(
   }
   if (flags.tty) p.terminal = true;
   if (flags.cwd) p.cwd = flags.cwd;
-  if (flags.env) p.env = [...(p.env ?? []), ...flags.env];
+  if (flags.env) p.env = mergeEnv(p.env ?? [], flags.env);
   if (flags["no-new-privs"]) p.noNewPrivileges = true;
   if (flags.user) {
     const m = /^(\d+)(?::(\d+))?$/.exec(flags.user);
@@ -139,4 +139,11 @@ function readAllStdin(): Uint8Array {
     off += c.length;
   }
   return out;
+}
+
+/** `--env` entries replace variables of the same name and add the others. */
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const name = (kv: string) => kv.split("=", 1)[0];
+  const names = new Set(extra.map(name));
+  return [...base.filter((kv) => !names.has(name(kv))), ...extra];
 }

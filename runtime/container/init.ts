@@ -106,8 +106,8 @@ export async function main(args: string[]): Promise<number> {
 /** What is left to do right before execve. */
 interface PreparedProcess {
   path: string;
+  env: string[];
   slave?: number;
-  startListener?: Deno.UnixListener;
 }
 
 let startListener: Deno.UnixListener | undefined;
@@ -126,12 +126,15 @@ async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedP
   // Listen before pivot_root: the host path of the socket is unreachable afterwards.
   startListener = Deno.listen({ transport: "unix", path: cfg.startSocket! });
   enterRootfs(rootfs, cfg.noPivot);
-  finishRootfs(spec);
-  if (spec.hostname) sethostname(spec.hostname);
-  if (spec.domainname) setdomainname(spec.domainname);
+  // Before readonlyPaths make /proc/sys read-only, and before a read-only root.
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     Deno.writeTextFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, value);
   }
+  // Like runc, a missing working directory is created (as root).
+  Deno.mkdirSync(spec.process!.cwd, { recursive: true, mode: 0o755 });
+  finishRootfs(spec);
+  if (spec.hostname) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
   return prepareProcess(spec, slave);
 }
 
@@ -203,7 +206,20 @@ function prepareProcess(spec: Spec, slave: number | undefined): PreparedProcess 
   } catch (e) {
     throw new Error(`process.cwd ${p.cwd}: ${(e as Error).message}`);
   }
-  return { path: lookPath(p.args![0], p.env ?? []), slave };
+  const env = p.env ?? [];
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeOf(p.user.uid)}`);
+  return { path: lookPath(p.args![0], env), env, slave };
+}
+
+/** The user's home directory from the container's /etc/passwd, else "/". */
+function homeOf(uid: number): string {
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || "/";
+    }
+  } catch { /* no passwd file */ }
+  return "/";
 }
 
 /** Resolves the program like execvp would, so a missing one fails at create time. */
@@ -268,5 +284,5 @@ async function finalizeAndExec(
   cloexecFrom(3 + cfg.preserveFds);
   resetSignals();
   if (seccomp && p.noNewPrivileges) loadSeccomp(seccomp);
-  execve(proc.path, p.args!, p.env ?? []);
+  execve(proc.path, p.args!, proc.env);
 }

@@ -12,10 +12,11 @@ const events: Command = async (ctx, args) => {
   });
   const id = oneId(positionals, "events");
   const c = openContainer(ctx, id);
+  const cgroup = await c.cgroup();
   const intervalMs = parseDuration(flags.interval ?? "5s");
   const emit = () => {
     if (c.status() === "stopped") throw new Error("container not running");
-    console.log(statsJSON({ type: "stats", id, data: c.cgroup.stats() }));
+    console.log(statsJSON({ type: "stats", id, data: cgroup.stats() }));
   };
   emit();
   if (flags.stats) return 0;

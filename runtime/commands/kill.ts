@@ -5,7 +5,7 @@ import { kill as killPid } from "../linux/libc.ts";
 import { parseSignal } from "../linux/signals.ts";
 
 /** `kill ID [SIGNAL]`: SIGTERM by default; --all signals every process. */
-const kill: Command = (ctx, args) => {
+const kill: Command = async (ctx, args) => {
   const { flags, positionals } = parseFlags(args, { all: { type: "boolean", short: "a" } });
   if (positionals.length < 1 || positionals.length > 2) {
     throw new UsageError(
@@ -16,8 +16,8 @@ const kill: Command = (ctx, args) => {
   const c = openContainer(ctx, positionals[0]);
   const status = c.status();
   if (status === "stopped") throw new Error("container not running");
-  if (flags.all) signalAll(c, signal);
+  if (flags.all) await signalAll(c, signal);
   else killPid(c.rec.pid, signal);
-  return Promise.resolve(0);
+  return 0;
 };
 export default kill;

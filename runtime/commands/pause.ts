@@ -9,7 +9,7 @@ const pause: Command = async (ctx, args) => {
   const c = openContainer(ctx, oneId(positionals, "pause"));
   const status = c.status();
   if (status !== "running") throw new Error(`container not running (status: ${status})`);
-  await c.cgroup.freeze();
+  await (await c.cgroup()).freeze();
   return 0;
 };
 export default pause;

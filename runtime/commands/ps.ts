@@ -10,7 +10,7 @@ const ps: Command = async (ctx, args) => {
   const [id, ...psArgs] = positionals;
   if (!id) throw new UsageError(`"ps" requires at least 1 argument (the container id)`);
   const c = openContainer(ctx, id);
-  const pids = c.status() === "stopped" ? [] : c.cgroup.pids();
+  const pids = c.status() === "stopped" ? [] : (await c.cgroup()).pids();
   const format = flags.format ?? "table";
   if (format === "json") {
     console.log(JSON.stringify(pids));

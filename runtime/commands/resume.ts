@@ -9,7 +9,7 @@ const resume: Command = async (ctx, args) => {
   const c = openContainer(ctx, oneId(positionals, "resume"));
   const status = c.status();
   if (status !== "paused") throw new Error(`container not paused (status: ${status})`);
-  await c.cgroup.thaw();
+  await (await c.cgroup()).thaw();
   return 0;
 };
 export default resume;

@@ -76,7 +76,7 @@ const update: Command = async (ctx, args) => {
   if (pids !== undefined) r.pids = { limit: pids };
   const weight = num("blkio-weight");
   if (weight !== undefined) r.blockIO = { ...r.blockIO, weight };
-  c.cgroup.set(r, { devices: c.rec.config.linux?.devices });
+  (await c.cgroup()).set(r, { devices: c.rec.config.linux?.devices });
   c.rec.config.linux = { ...c.rec.config.linux, resources: r };
   saveRecord(ctx.root, c.rec);
   return 0;

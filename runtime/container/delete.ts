@@ -32,8 +32,9 @@ export async function deleteContainer(
 
 /** Releases everything a stopped container holds, then runs poststop hooks. */
 export async function destroyContainer(ctx: RuntimeContext, c: Container): Promise<void> {
-  if (c.cgroup.pids().length) await killEverything(c);
-  await c.cgroup.destroy();
+  const cgroup = await c.cgroup();
+  if (cgroup.pids().length) await killEverything(c);
+  await cgroup.destroy();
   try {
     await runHooks("poststop", c.rec.config.hooks?.poststop, ociState(c.rec, "stopped"));
   } catch (e) {

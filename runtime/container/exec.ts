@@ -27,6 +27,7 @@ export async function execInContainer(
   opts: ExecOptions,
 ): Promise<StartedInit> {
   const c = openContainer(ctx, opts.id);
+  const cgroup = await c.cgroup();
   const status = c.status();
   if (status === "stopped") throw new Error("cannot exec in a stopped container");
   if (status === "paused" && !opts.ignorePaused) {
@@ -55,7 +56,7 @@ export async function execInContainer(
       noPivot: false,
       preserveFds: opts.preserveFds ?? 0,
       newCgroupNs: false,
-      cgroups: { version: cgroupVersion(), paths: c.cgroup.paths, namespaced: false },
+      cgroups: { version: cgroupVersion(), paths: cgroup.paths, namespaced: false },
       join: {
         mount: has("mount") ? nsPath("mount") : undefined,
         cgroup: has("cgroup") ? nsPath("cgroup") : undefined,
@@ -65,7 +66,7 @@ export async function execInContainer(
     namespaces,
     skip: ["mount", "cgroup"],
     inheritStdio: !opts.process.terminal,
-    placeInCgroup: (pid) => c.cgroup.apply(pid),
+    placeInCgroup: (pid) => cgroup.apply(pid),
     stateFor: () => {
       throw new Error("internal: no hooks for exec");
     },

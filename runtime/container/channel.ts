@@ -14,8 +14,8 @@ export type Message =
   | { type: "resume"; state: State }
   /** I → R: waiting for start (or, for exec, about to exec). */
   | { type: "ready" }
-  /** `runc start` → I: execute the user's process. */
-  | { type: "start" }
+  /** `runc start` → I: execute the user's process; `state` is for startContainer hooks. */
+  | { type: "start"; state: State }
   /** I → `runc start`: startContainer hooks ran; the process is being executed. */
   | { type: "started" }
   /** Either way: what failed, in words for the user. */

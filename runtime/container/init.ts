@@ -82,15 +82,9 @@ export async function main(args: string[]): Promise<number> {
     await chan.send({ type: "ready" });
     chan.close();
     reporter = undefined;
-    reporter = await waitForStart();
-    const state: State = {
-      ociVersion: cfg.spec.ociVersion,
-      id: cfg.id,
-      status: "created",
-      pid: 0,
-      bundle: "",
-    };
-    await runHooks("startContainer", cfg.spec.hooks?.startContainer, state);
+    const start = await waitForStart();
+    reporter = start.chan;
+    await runHooks("startContainer", cfg.spec.hooks?.startContainer, start.state);
     return await finalizeAndExec(cfg, proc, reporter, "started");
   } catch (e) {
     const message = (e as Error).message;
@@ -117,6 +111,9 @@ async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedP
   // The host's libseccomp, never one from the container's rootfs.
   if (spec.linux?.seccomp) openLibseccomp();
   if (cfg.newCgroupNs) unshare(CLONE.NEWCGROUP);
+  // Early, so that hooks running in the container's namespaces already see them.
+  if (spec.hostname) sethostname(spec.hostname);
+  if (spec.domainname) setdomainname(spec.domainname);
   prepareRootfs(spec, rootfs, cfg.cgroups);
   let slave: number | undefined;
   if (spec.process!.terminal) slave = createConsole(cfg, `${rootfs}/dev/pts`, rootfs);
@@ -133,8 +130,6 @@ async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedP
   // Like runc, a missing working directory is created (as root).
   Deno.mkdirSync(spec.process!.cwd, { recursive: true, mode: 0o755 });
   finishRootfs(spec);
-  if (spec.hostname) sethostname(spec.hostname);
-  if (spec.domainname) setdomainname(spec.domainname);
   return prepareProcess(spec, slave);
 }
 
@@ -245,12 +240,12 @@ function lookPath(file: string, env: string[]): string {
 }
 
 /** Blocks until `runc start` connects and asks to start. */
-async function waitForStart(): Promise<Channel> {
+async function waitForStart(): Promise<{ chan: Channel; state: State }> {
   const conn = await startListener!.accept();
   startListener!.close();
   const chan = new Channel(conn);
-  await chan.expect("start");
-  return chan;
+  const { state } = await chan.expect("start");
+  return { chan, state };
 }
 
 /** The last steps, in an order that keeps each one possible, then execve. */

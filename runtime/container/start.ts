@@ -1,7 +1,7 @@
 /** `start`: tells a created container's init to execute the user's process. */
 import type { RuntimeContext } from "../context.ts";
 import { Channel } from "./channel.ts";
-import { openContainer } from "./container.ts";
+import { killEverything, openContainer } from "./container.ts";
 import { runHooks } from "./hooks.ts";
 import { ociState, startSocketPath } from "./state.ts";
 
@@ -13,7 +13,7 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
   const path = startSocketPath(ctx.root, id);
   const chan = new Channel(await Deno.connect({ transport: "unix", path }));
   try {
-    await chan.send({ type: "start" });
+    await chan.send({ type: "start", state: ociState(c.rec, "created") });
     await chan.expect("started");
   } finally {
     chan.close();
@@ -25,6 +25,9 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
   try {
     await runHooks("poststart", c.rec.config.hooks?.poststart, ociState(c.rec, "running"));
   } catch (e) {
-    ctx.log.warn((e as Error).message);
+    // As runc does (stricter than the spec's "log a warning"): a container whose poststart
+    // hook failed is not left running unannounced; it is killed and start fails.
+    await killEverything(c);
+    throw e;
   }
 }

@@ -3,6 +3,8 @@
  * with protobufjs against proto/cgroups/*), filters, stdio labels, times.
  */
 import assert from "node:assert/strict";
+// A test-only dependency (proto-loader's own protobufjs), kept out of the import map.
+// deno-lint-ignore no-import-prefix
 import protobuf from "npm:protobufjs@7.6.6";
 import { encodeV1, encodeV2, metricsAny } from "../daemon/containerd/tasks/metrics.ts";
 import { compileFilters } from "../daemon/containerd/tasks/manager.ts";

@@ -23,6 +23,9 @@ switch (role) {
   case "runc":
     code = await (await import("./runtime/main.ts")).main(args);
     break;
+  case "dockerd":
+    code = await (await import("./daemon/main.ts")).main(args);
+    break;
   case "init":
     // Hidden role: the process that becomes a container's init or an exec'd
     // process. It is started by the runtime only.

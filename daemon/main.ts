@@ -1,0 +1,89 @@
+/**
+ * The `dockerd` role: the Docker Engine API over unix sockets (and TCP),
+ * with dockerd's flags and daemon.json. Stopping it never stops containers.
+ */
+import { ConfigError, DEFAULTS, parseDaemonArgs } from "./config.ts";
+import { BERTH_VERSION, daemonId, type Engine, stderrLogger } from "./engine.ts";
+import { createApi } from "./api/app.ts";
+import { listen, type Listener } from "./server/listen.ts";
+import { API_VERSION } from "./api/version.ts";
+
+const HELP = `Usage: dockerd [OPTIONS]
+
+A self-sufficient runtime for containers (berth).
+
+Options:
+  -H, --host list             Daemon socket(s) to connect to (default ${DEFAULTS.host})
+      --data-root string      Root directory of persistent state (default ${DEFAULTS.dataRoot})
+      --exec-root string      Root directory for execution state (default ${DEFAULTS.execRoot})
+      --config-file string    Daemon configuration file (default ${DEFAULTS.configFile})
+      --containerd string     containerd grpc address (default: start our own)
+  -G, --group string          Group for the unix socket (default "${DEFAULTS.group}")
+  -l, --log-level string      debug, info, warn, error, fatal (default "info")
+  -D, --debug                 Enable debug mode
+      --registry-mirror list  Preferred registry mirror
+      --insecure-registry list  Registries reachable over plain HTTP or unverified TLS
+      --log-opt list          Default log driver options (max-size, max-file)
+  -v, --version               Print version information and quit`;
+
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseDaemonArgs(args);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`dockerd: ${e.message}`);
+    return e.exitCode;
+  }
+  if (parsed.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (parsed.version) {
+    console.log(`Docker version ${BERTH_VERSION} (berth), API ${API_VERSION}`);
+    return 0;
+  }
+  const config = parsed.config!;
+  if (Deno.uid() !== 0) {
+    console.error("dockerd: berth's dockerd needs to be started as root");
+    return 1;
+  }
+  const log = stderrLogger(config.logLevel);
+  Deno.mkdirSync(config.dataRoot, { recursive: true, mode: 0o711 });
+  Deno.mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
+
+  const engine: Engine = {
+    version: BERTH_VERSION,
+    id: daemonId(config.dataRoot),
+    config,
+    log,
+    counts: () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+  };
+  const api = createApi(engine);
+
+  const listeners: Listener[] = [];
+  try {
+    for (const host of config.hosts) {
+      listeners.push(
+        await listen(host, api, (_req, socket) => {
+          socket.end(
+            'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n{"message":"page not found"}\n',
+          );
+        }, { group: config.group, log: log.warn }),
+      );
+      log.info(`API listen on ${host}`);
+    }
+  } catch (e) {
+    log.error(`failed to start: ${(e as Error).message}`);
+    for (const l of listeners) await l.close();
+    return 1;
+  }
+  log.info(`Daemon has completed initialization (berth ${BERTH_VERSION}, API ${API_VERSION})`);
+
+  const { promise: stop, resolve } = Promise.withResolvers<string>();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+  const sig = await stop;
+  log.info(`received ${sig}: shutting down; containers keep running`);
+  await Promise.all(listeners.map((l) => l.close()));
+  return 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * A berth dockerd for tests: started as a subprocess on a temporary socket,
+ * data root and exec root, driven by the real Docker CLI (on PATH) or by
+ * fetch over the unix socket. Always stopped and removed by `close()`.
+ */
+import { REPO } from "./runtime.ts";
+
+export interface Dockerd {
+  dir: string;
+  socket: string;
+  host: string;
+  child: Deno.ChildProcess;
+  /** The real Docker CLI against this daemon. */
+  docker(args: string[], opts?: { stdin?: string }): Promise<CliResult>;
+  /** An HTTP request over the unix socket. */
+  request(method: string, path: string, body?: unknown): Promise<Response>;
+  /** The daemon's stderr so far. */
+  log(): string;
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  close(): Promise<void>;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const td = new TextDecoder();
+
+export function dockerdArgv(args: string[]): string[] {
+  return [Deno.execPath(), "run", "-A", `${REPO}/main.ts`, "dockerd", ...args];
+}
+
+/** Starts dockerd with `extraArgs` and waits until /_ping answers. */
+export async function startDockerd(
+  opts: { extraArgs?: string[]; dir?: string } = {},
+): Promise<Dockerd> {
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "berth-test-dockerd-" });
+  const socket = `${dir}/docker.sock`;
+  const logPath = `${dir}/dockerd.log`;
+  const logFile = await Deno.open(logPath, { write: true, create: true, append: true });
+  const [cmd, ...args] = dockerdArgv([
+    "-H",
+    `unix://${socket}`,
+    "--data-root",
+    `${dir}/data`,
+    "--exec-root",
+    `${dir}/exec`,
+    "--config-file",
+    `${dir}/daemon.json`,
+    ...(opts.extraArgs ?? []),
+  ]);
+  if (!existsSync(`${dir}/daemon.json`)) Deno.writeTextFileSync(`${dir}/daemon.json`, "{}\n");
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  pump(child.stdout, logFile);
+  pump(child.stderr, logFile);
+  let exited: Deno.CommandStatus | undefined;
+  child.status.then((s) => exited = s);
+  const readLog = () => {
+    try {
+      return Deno.readTextFileSync(logPath);
+    } catch {
+      return "";
+    }
+  };
+  const request = async (method: string, path: string, body?: unknown) => {
+    const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+    try {
+      const res = await fetch(`http://docker${path}`, {
+        method,
+        client,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+      });
+      const buf = await res.arrayBuffer();
+      return new Response(method === "HEAD" ? null : buf, {
+        status: res.status,
+        headers: res.headers,
+      });
+    } finally {
+      client.close();
+    }
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`dockerd exited (${exited.code}) while starting:\n${readLog()}`);
+    try {
+      if ((await request("GET", "/_ping")).ok) break;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      throw new Error(`dockerd did not answer /_ping within 30 s:\n${readLog()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    if (!exited) {
+      try {
+        child.kill(signal);
+      } catch { /* gone */ }
+    }
+    return await child.status;
+  };
+  return {
+    dir,
+    socket,
+    host: `unix://${socket}`,
+    child,
+    docker: (a, o) => runDocker(["-H", `unix://${socket}`, ...a], dir, o),
+    request,
+    log: readLog,
+    stop,
+    close: async () => {
+      await stop();
+      logFile.close();
+      if (!opts.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** The Docker CLI with its own empty config dir (never the user's ~/.docker). */
+export async function runDocker(
+  args: string[],
+  dir: string,
+  opts: { stdin?: string } = {},
+): Promise<CliResult> {
+  const configDir = `${dir}/docker-config`;
+  Deno.mkdirSync(configDir, { recursive: true });
+  const child = new Deno.Command("docker", {
+    args,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { DOCKER_CONFIG: configDir },
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  try {
+    for await (const chunk of stream) await file.write(chunk);
+  } catch { /* file closed at the end of the test */ }
+}

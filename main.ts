@@ -5,7 +5,7 @@
  * argument. Each role is loaded with a dynamic import so that a role only
  * compiles and runs its own module graph.
  */
-import { roleFromInvocation, ROLES, usage } from "./runtime/self_exec.ts";
+import { type Role, roleFromInvocation, ROLES, usage } from "./runtime/self_exec.ts";
 
 // Processes berth starts (its init inside containers above all) must not
 // look for Deno updates over the network.
@@ -18,23 +18,36 @@ if (!picked) {
 }
 
 const { role, args } = picked;
-let code: number;
-switch (role) {
-  case "runc":
-    code = await (await import("./runtime/main.ts")).main(args);
-    break;
-  case "dockerd":
-    code = await (await import("./daemon/main.ts")).main(args);
-    break;
-  case "init":
-    // Hidden role: the process that becomes a container's init or an exec'd
-    // process. It is started by the runtime only.
-    code = await (await import("./runtime/container/init.ts")).main(args);
-    break;
-  default:
-    console.error(
-      `berth: the ${role} role is not implemented yet (roles: ${ROLES.join(", ")})`,
-    );
-    code = 2;
+
+/**
+ * Each role's entry module. The specifiers are computed rather than literal
+ * imports: `deno run` walks every module graph it can see at start-up,
+ * dynamic literal imports included, so a literal list would make the runtime
+ * (started several times per container) load the daemons' npm graphs too.
+ * `deno task compile` includes these modules explicitly.
+ */
+const ROLE_MODULES: Record<Role, string> = {
+  docker: "./cli/main.ts",
+  dockerd: "./daemon/main.ts",
+  containerd: "./daemon/containerd/main.ts",
+  shim: "./shim/main.ts",
+  runc: "./runtime/main.ts",
+  // Hidden: the process that becomes a container's init or an exec'd process.
+  init: "./runtime/container/init.ts",
+};
+
+interface RoleModule {
+  main(args: string[]): Promise<number>;
 }
-Deno.exit(code);
+
+const url = new URL(ROLE_MODULES[role], import.meta.url).href;
+let mod: RoleModule;
+try {
+  mod = await import(url);
+} catch (e) {
+  // Only the role's own entry module missing means "not implemented".
+  if (!String(e).includes(`${url}"`) && !String(e).includes(`${url}'`)) throw e;
+  console.error(`berth: the ${role} role is not implemented yet (roles: ${ROLES.join(", ")})`);
+  Deno.exit(2);
+}
+Deno.exit(await mod.main(args));

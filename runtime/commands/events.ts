@@ -2,7 +2,7 @@ import type { Command } from "../context.ts";
 import { parseFlags, UsageError } from "../args.ts";
 import { openContainer } from "../container/container.ts";
 import { statsJSON } from "../cgroups/mod.ts";
-import { oneId } from "./create.ts";
+import { oneId } from "./common.ts";
 
 /** `events [--stats] [--interval 5s] ID`: stats once, or every interval until the container stops. */
 const events: Command = async (ctx, args) => {

@@ -4,7 +4,7 @@ import type { Process } from "../spec/types.ts";
 import { parseFlags, UsageError } from "../args.ts";
 import { execInContainer } from "../container/exec.ts";
 import { loadRecord } from "../container/state.ts";
-import { preserveFds } from "./create.ts";
+import { preserveFds } from "./common.ts";
 import {
   exitCode,
   type OwnConsole,

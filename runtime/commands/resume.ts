@@ -1,7 +1,7 @@
 import type { Command } from "../context.ts";
 import { parseFlags } from "../args.ts";
 import { openContainer } from "../container/container.ts";
-import { oneId } from "./create.ts";
+import { oneId } from "./common.ts";
 
 /** `resume`: thaws a paused container. */
 const resume: Command = async (ctx, args) => {

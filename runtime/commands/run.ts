@@ -10,7 +10,7 @@ import { createContainer } from "../container/create.ts";
 import { startContainer } from "../container/start.ts";
 import { destroyContainer } from "../container/delete.ts";
 import { openContainer } from "../container/container.ts";
-import { CREATE_FLAGS, oneId, preserveFds } from "./create.ts";
+import { CREATE_FLAGS, oneId, preserveFds } from "./common.ts";
 import {
   exitCode,
   type OwnConsole,

@@ -2,7 +2,7 @@ import type { Command } from "../context.ts";
 import { parseFlags } from "../args.ts";
 import { openContainer } from "../container/container.ts";
 import { ociState } from "../container/state.ts";
-import { oneId } from "./create.ts";
+import { oneId } from "./common.ts";
 
 /** runc's state document: the OCI state plus rootfs, created and owner. */
 const state: Command = (ctx, args) => {

@@ -3,7 +3,7 @@ import type { Resources } from "../spec/types.ts";
 import { parseFlags, UsageError } from "../args.ts";
 import { openContainer } from "../container/container.ts";
 import { saveRecord } from "../container/state.ts";
-import { oneId } from "./create.ts";
+import { oneId } from "./common.ts";
 
 const FLAGS = {
   resources: { type: "string", short: "r" },

@@ -152,8 +152,49 @@ export class TaskManager {
     });
   }
 
-  publish<T extends keyof TaskEvents>(ns: string, topic: T, event: TaskEvents[T]): void {
+  /**
+   * Events held back while recovering (see recovery.ts): published after a
+   * grace period, or as soon as anything else is published, in order.
+   */
+  private held?: { ns: string; topic: keyof TaskEvents; event: object; done?: () => void }[];
+  private recovering = false;
+
+  /** Holds every event published until {@link releaseEvents}. */
+  holdEvents(): void {
+    this.held ??= [];
+    this.recovering = true;
+  }
+
+  /** Ends recovery: held events go out at `graceMs` or with the next event. */
+  endRecovery(graceMs: number): void {
+    this.recovering = false;
+    if (this.held) setTimeout(() => this.releaseEvents(), graceMs);
+  }
+
+  releaseEvents(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const h of held) this.publishNow(h.ns, h.topic, h.event, h.done);
+  }
+
+  /** Publishes an event; `done` runs once it is out (e.g. to record that it is). */
+  publish<T extends keyof TaskEvents>(
+    ns: string,
+    topic: T,
+    event: TaskEvents[T],
+    done?: () => void,
+  ): void {
+    if (this.held && this.recovering) {
+      this.held.push({ ns, topic, event, done });
+      return;
+    }
+    if (this.held) this.releaseEvents();
+    this.publishNow(ns, topic, event, done);
+  }
+
+  private publishNow(ns: string, topic: keyof TaskEvents, event: object, done?: () => void) {
     this.ctx.events.publish(ns, topic, EVENT_TYPES[topic], event as Record<string, unknown>);
+    done?.();
   }
 
   /** The task of a container; NOT_FOUND for an unknown container or a container without task. */
@@ -553,9 +594,11 @@ export class TaskManager {
         pid: exit.pid,
         exit_status: exit.status,
         exited_at: toTimestamp(exit.exitedAt),
+      }, () => {
+        // Recorded once out: a crash before that publishes it again at restart.
+        if (!t.rec.published.includes(execId)) t.rec.published.push(execId);
+        t.save();
       });
-      t.rec.published.push(execId);
-      t.save();
     }
     t.settle(execId, exit);
   }

@@ -26,8 +26,24 @@ function subdirs(path: string): string[] {
 
 const log = (msg: string) => console.error(`containerd: tasks: recovery: ${msg}`);
 
+/**
+ * How long events learnt at start (exits while containerd was down) are
+ * held, so that clients reconnecting to the event stream after a restart
+ * get them (containerd's shims retry their publishes for the same reason).
+ */
+export const RECOVERY_EVENT_GRACE_MS = 1000;
+
 /** Re-adopts the tasks of the previous run; call once, before serving requests. */
-export async function recoverTasks(m: TaskManager): Promise<void> {
+export async function recoverTasks(m: TaskManager, graceMs = RECOVERY_EVENT_GRACE_MS) {
+  m.holdEvents();
+  try {
+    await recover(m);
+  } finally {
+    m.endRecovery(graceMs);
+  }
+}
+
+async function recover(m: TaskManager): Promise<void> {
   const { state } = m.ctx.config;
   const { records, orphans } = loadRecords(state);
   for (const dir of orphans) {

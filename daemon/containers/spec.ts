@@ -1,0 +1,454 @@
+/**
+ * From a Docker container (image config + Config + HostConfig) to the OCI
+ * runtime spec the runtime runs, with Docker's defaults: its 14 default
+ * capabilities, masked and read-only /proc paths, the default device rules,
+ * a seccomp profile, /etc/hostname, /etc/hosts and /etc/resolv.conf.
+ */
+import type { Mount, Namespace, Process, Seccomp, Spec } from "../../runtime/spec/types.ts";
+import type { ContainerConfig, HostConfig } from "../api/types.ts";
+import { badRequest } from "../api/errors.ts";
+
+/** The image's runtime defaults (the OCI image config's `config`). */
+export interface ImageRuntimeConfig {
+  User?: string;
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  StopSignal?: string;
+}
+
+/** Docker's default capability set for containers. */
+export const DOCKER_DEFAULT_CAPS = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/** Every capability the kernel defines (for --privileged and --cap-add ALL). */
+export const ALL_CAPS = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+];
+
+const MASKED_PATHS = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/**
+ * berth's default seccomp profile: allow by default, and refuse (EPERM) the
+ * system calls that reach kernel-wide state or have a history of container
+ * escapes. Docker's own profile is an allow list; this deny list blocks the
+ * same dangerous families while staying short enough to review.
+ */
+export const DEFAULT_SECCOMP: Seccomp = {
+  defaultAction: "SCMP_ACT_ALLOW",
+  syscalls: [{
+    names: [
+      "acct",
+      "add_key",
+      "bpf",
+      "clock_adjtime",
+      "clock_settime",
+      "create_module",
+      "delete_module",
+      "finit_module",
+      "fsconfig",
+      "fsmount",
+      "fsopen",
+      "fspick",
+      "get_kernel_syms",
+      "init_module",
+      "ioperm",
+      "iopl",
+      "kcmp",
+      "kexec_file_load",
+      "kexec_load",
+      "keyctl",
+      "lookup_dcookie",
+      "mount",
+      "mount_setattr",
+      "move_mount",
+      "name_to_handle_at",
+      "nfsservctl",
+      "open_by_handle_at",
+      "open_tree",
+      "perf_event_open",
+      "pivot_root",
+      "query_module",
+      "quotactl",
+      "reboot",
+      "request_key",
+      "setns",
+      "settimeofday",
+      "swapoff",
+      "swapon",
+      "sysfs",
+      "syslog",
+      "umount2",
+      "unshare",
+      "uselib",
+      "userfaultfd",
+      "ustat",
+      "vm86",
+      "vm86old",
+    ],
+    action: "SCMP_ACT_ERRNO",
+    errnoRet: 1,
+  }],
+};
+
+const RLIMITS: Record<string, string> = {
+  core: "RLIMIT_CORE",
+  cpu: "RLIMIT_CPU",
+  data: "RLIMIT_DATA",
+  fsize: "RLIMIT_FSIZE",
+  locks: "RLIMIT_LOCKS",
+  memlock: "RLIMIT_MEMLOCK",
+  msgqueue: "RLIMIT_MSGQUEUE",
+  nice: "RLIMIT_NICE",
+  nofile: "RLIMIT_NOFILE",
+  nproc: "RLIMIT_NPROC",
+  rss: "RLIMIT_RSS",
+  rtprio: "RLIMIT_RTPRIO",
+  rttime: "RLIMIT_RTTIME",
+  sigpending: "RLIMIT_SIGPENDING",
+  stack: "RLIMIT_STACK",
+};
+
+const asList = (v: string[] | string | null | undefined): string[] | undefined =>
+  v === undefined || v === null ? undefined : typeof v === "string" ? [v] : v;
+
+/** Docker's entrypoint/cmd rule: an entrypoint given at create drops the image's Cmd. */
+export function resolveCommand(config: ContainerConfig, image: ImageRuntimeConfig): string[] {
+  const entrypoint = asList(config.Entrypoint);
+  const cmd = asList(config.Cmd);
+  let argv: string[];
+  if (entrypoint !== undefined) {
+    argv = [...entrypoint, ...(cmd ?? [])];
+  } else {
+    argv = [...(image.Entrypoint ?? []), ...(cmd ?? image.Cmd ?? [])];
+  }
+  if (!argv.length || argv[0] === "") throw badRequest("no command specified");
+  return argv;
+}
+
+/** Image env, then the container's, a later KEY replacing an earlier one. */
+export function mergeEnv(image: string[] | null | undefined, own: string[] | null | undefined) {
+  const out = new Map<string, string>();
+  for (const kv of [...(image ?? []), ...(own ?? [])]) {
+    const key = kv.includes("=") ? kv.slice(0, kv.indexOf("=")) : kv;
+    out.set(key, kv);
+  }
+  if (![...out.keys()].includes("PATH")) {
+    out.set("PATH", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  }
+  return [...out.values()];
+}
+
+function capName(c: string): string {
+  const up = c.toUpperCase();
+  return up === "ALL" || up.startsWith("CAP_") ? up : `CAP_${up}`;
+}
+
+/** Docker's --cap-add/--cap-drop arithmetic over the default set. */
+export function resolveCaps(host: HostConfig): string[] {
+  if (host.Privileged) return [...ALL_CAPS];
+  const add = (host.CapAdd ?? []).map(capName);
+  const drop = (host.CapDrop ?? []).map(capName);
+  for (const c of [...add, ...drop]) {
+    if (c !== "ALL" && !ALL_CAPS.includes(c)) throw badRequest(`unknown capability: "${c}"`);
+  }
+  let caps = drop.includes("ALL") ? [] : [...DOCKER_DEFAULT_CAPS];
+  caps = caps.filter((c) => !drop.includes(c));
+  if (add.includes("ALL")) caps = [...ALL_CAPS];
+  for (const c of add) if (c !== "ALL" && !caps.includes(c)) caps.push(c);
+  return caps;
+}
+
+export interface SpecInput {
+  id: string;
+  config: ContainerConfig;
+  host: HostConfig;
+  image: ImageRuntimeConfig;
+  /** Absolute path of the container's root filesystem (mounted by then). */
+  rootfs: string;
+  /** uid/gid resolved from Config.User (or the image's) against the rootfs. */
+  user: { uid: number; gid: number; additionalGids: number[] };
+  /** Host files bind-mounted over /etc/hostname, /etc/hosts and /etc/resolv.conf. */
+  etc: { hostname: string; hosts: string; resolvConf: string };
+  /** cgroup path for the container. */
+  cgroupsPath: string;
+}
+
+export function buildSpec(input: SpecInput): Spec {
+  const { config, host } = input;
+  const caps = resolveCaps(host);
+  const process: Process = {
+    terminal: Boolean(config.Tty),
+    user: {
+      uid: input.user.uid,
+      gid: input.user.gid,
+      additionalGids: input.user.additionalGids,
+    },
+    args: resolveCommand(config, input.image),
+    env: mergeEnv(input.image.Env, [
+      `HOSTNAME=${config.Hostname || input.id.slice(0, 12)}`,
+      ...(config.Tty ? ["TERM=xterm"] : []),
+      ...(config.Env ?? []),
+    ]),
+    cwd: config.WorkingDir || input.image.WorkingDir || "/",
+    capabilities: {
+      bounding: caps,
+      effective: caps,
+      permitted: caps,
+      inheritable: [],
+    },
+    noNewPrivileges: (host.SecurityOpt ?? []).some((o) =>
+      /^no-new-privileges(:true|=true)?$/.test(o)
+    ),
+    rlimits: (host.Ulimits ?? []).map((u) => {
+      const type = RLIMITS[u.Name];
+      if (!type) throw badRequest(`invalid ulimit type: ${u.Name}`);
+      return { type, soft: u.Soft, hard: u.Hard };
+    }),
+  };
+  if (host.OomScoreAdj) process.oomScoreAdj = host.OomScoreAdj;
+
+  const network = host.NetworkMode || "default";
+  const namespaces: Namespace[] = [
+    { type: "pid" },
+    { type: "ipc" },
+    { type: "uts" },
+    { type: "mount" },
+    { type: "cgroup" },
+  ];
+  if (network === "none") namespaces.push({ type: "network" });
+  else if (network !== "host") {
+    throw badRequest(
+      `network mode "${network}" is not supported yet: berth supports --network none and ` +
+        `--network host (the default bridge is not implemented yet)`,
+    );
+  }
+
+  const shmSize = host.ShmSize || 64 * 1024 * 1024;
+  const mounts: Mount[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    {
+      destination: "/dev",
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
+    {
+      destination: "/dev/pts",
+      type: "devpts",
+      source: "devpts",
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
+    {
+      destination: "/sys",
+      type: "sysfs",
+      source: "sysfs",
+      options: ["nosuid", "noexec", "nodev", host.Privileged ? "rw" : "ro"],
+    },
+    {
+      destination: "/sys/fs/cgroup",
+      type: "cgroup",
+      source: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", host.Privileged ? "rw" : "ro"],
+    },
+    {
+      destination: "/dev/mqueue",
+      type: "mqueue",
+      source: "mqueue",
+      options: ["nosuid", "noexec", "nodev"],
+    },
+    {
+      destination: "/dev/shm",
+      type: "tmpfs",
+      source: "shm",
+      options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`],
+    },
+    ...etcMount("/etc/resolv.conf", input.etc.resolvConf),
+    ...etcMount("/etc/hostname", input.etc.hostname),
+    ...etcMount("/etc/hosts", input.etc.hosts),
+  ];
+  for (const [dest, opts] of Object.entries(host.Tmpfs ?? {})) {
+    mounts.push({
+      destination: dest,
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])],
+    });
+  }
+  for (const bind of host.Binds ?? []) mounts.push(parseBind(bind));
+
+  const resources = resourcesOf(host);
+  const spec: Spec = {
+    ociVersion: "1.2.0",
+    process,
+    root: { path: input.rootfs, readonly: Boolean(host.ReadonlyRootfs) },
+    hostname: network === "host" ? undefined : (config.Hostname || input.id.slice(0, 12)),
+    domainname: network === "host" ? undefined : (config.Domainname || undefined),
+    mounts,
+    linux: {
+      namespaces,
+      cgroupsPath: input.cgroupsPath,
+      resources,
+      sysctl: host.Sysctls ?? undefined,
+      maskedPaths: host.Privileged ? [] : MASKED_PATHS,
+      readonlyPaths: host.Privileged ? [] : READONLY_PATHS,
+      seccomp: host.Privileged || (host.SecurityOpt ?? []).includes("seccomp=unconfined")
+        ? undefined
+        : DEFAULT_SECCOMP,
+    },
+  };
+  if (!spec.hostname) delete spec.hostname;
+  if (!spec.domainname) delete spec.domainname;
+  return spec;
+}
+
+function etcMount(destination: string, source: string): Mount[] {
+  return [{ destination, type: "bind", source, options: ["rbind", "rprivate"] }];
+}
+
+/** `-v /host:/ctr[:ro|rw]` binds (named volumes come later). */
+export function parseBind(bind: string): Mount {
+  const parts = bind.split(":");
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
+    throw badRequest(`invalid volume specification: '${bind}'`);
+  }
+  const [src, dst, mode = "rw"] = parts;
+  if (!src.startsWith("/")) {
+    throw badRequest(
+      `invalid volume specification: '${bind}': named volumes are not supported yet`,
+    );
+  }
+  if (!dst.startsWith("/")) {
+    throw badRequest(
+      `invalid mount config for type "bind": invalid mount path: '${dst}' mount path must be absolute`,
+    );
+  }
+  const opts = mode.split(",");
+  for (const o of opts) {
+    if (
+      !["ro", "rw", "z", "Z", "private", "rprivate", "shared", "rshared", "slave", "rslave"]
+        .includes(o)
+    ) {
+      throw badRequest(`invalid mode: ${mode}`);
+    }
+  }
+  try {
+    Deno.statSync(src);
+  } catch {
+    Deno.mkdirSync(src, { recursive: true });
+  }
+  return {
+    destination: dst,
+    type: "bind",
+    source: src,
+    options: [
+      "rbind",
+      opts.includes("ro") ? "ro" : "rw",
+      ...opts.filter((o) => o.includes("private") || o.includes("shared") || o.includes("slave")),
+    ],
+  };
+}
+
+/** Docker's default device rules: deny all, then the usual character devices. */
+const DEVICE_RULES = [
+  { allow: false, access: "rwm" },
+  { allow: true, type: "c" as const, major: null, minor: null, access: "m" },
+  { allow: true, type: "b" as const, major: null, minor: null, access: "m" },
+  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [10, 200]].map((
+    [major, minor],
+  ) => ({ allow: true, type: "c" as const, major, minor, access: "rwm" })),
+  { allow: true, type: "c" as const, major: 136, minor: null, access: "rwm" },
+];
+
+function resourcesOf(host: HostConfig) {
+  const r: NonNullable<NonNullable<Spec["linux"]>["resources"]> = {
+    devices: host.Privileged ? [{ allow: true, access: "rwm" }] : DEVICE_RULES,
+  };
+  if (host.Memory) {
+    r.memory = { limit: host.Memory };
+    if (host.MemorySwap) r.memory.swap = host.MemorySwap;
+    if (host.MemoryReservation) r.memory.reservation = host.MemoryReservation;
+  }
+  const cpu: NonNullable<typeof r.cpu> = {};
+  if (host.NanoCpus) {
+    cpu.period = 100_000;
+    cpu.quota = Math.round(host.NanoCpus / 1e9 * 100_000);
+  }
+  if (host.CpuPeriod) cpu.period = host.CpuPeriod;
+  if (host.CpuQuota) cpu.quota = host.CpuQuota;
+  if (host.CpuShares) cpu.shares = host.CpuShares;
+  if (host.CpusetCpus) cpu.cpus = host.CpusetCpus;
+  if (host.CpusetMems) cpu.mems = host.CpusetMems;
+  if (Object.keys(cpu).length) r.cpu = cpu;
+  if (host.PidsLimit && host.PidsLimit > 0) r.pids = { limit: host.PidsLimit };
+  if (host.BlkioWeight) r.blockIO = { weight: host.BlkioWeight };
+  return r;
+}

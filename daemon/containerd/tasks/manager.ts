@@ -256,6 +256,7 @@ export class TaskManager {
     try {
       await removeBundle(rec.bundle); // a leftover of a crash before its record
       Deno.mkdirSync(rec.bundle, { recursive: true, mode: 0o711 });
+      Deno.mkdirSync(rec.runtimeRoot, { recursive: true, mode: 0o711 });
       t.save(); // before the shim exists: a crash from here on is cleaned up at restart
       writeBundle(rec.bundle, spec);
       const conn = await this.pool.conn(shim);

@@ -99,11 +99,21 @@ export interface MetadataStore {
   getContainer(namespace: string, id: string): ContainerMeta | undefined;
 }
 
+/** Log lines at a level (containerd's format, on stderr). */
+export interface Log {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
 /** Given to every service module. */
 export interface DaemonContext {
   config: Config;
   events: Publisher;
   metadata: MetadataStore;
+  /** The daemon's logger (absent in unit tests that build a context by hand). */
+  log?: Log;
 }
 
 /**

@@ -24,3 +24,23 @@ export function validateIdentifier(s: string): void {
     );
   }
 }
+
+const MAX_LABEL_SIZE = 4096;
+
+/** containerd's labels.Validate: a key and its value take at most 4096 bytes. */
+export function validateLabels(labels: Record<string, string>, where: string): void {
+  const enc = new TextEncoder();
+  for (const [k, v] of Object.entries(labels)) {
+    if (enc.encode(k).length + enc.encode(v).length > MAX_LABEL_SIZE) {
+      throw invalidArgument(
+        `${where}: label key and value greater than maximum size (${MAX_LABEL_SIZE} bytes), ` +
+          `key: ${k.slice(0, 10)}: invalid argument`,
+      );
+    }
+  }
+}
+
+/** Labels as containerd stores them: an empty value means no such label. */
+export function cleanLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([, v]) => v !== ""));
+}

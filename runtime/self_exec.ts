@@ -77,7 +77,12 @@ export function usage(): string {
 export function selfCommand(role: Role, args: string[] = []): { command: string; args: string[] } {
   const exe = Deno.execPath();
   if (isCompiled()) return { command: exe, args: [role, ...args] };
-  const prefix = launcherPrefix().slice(1, -1);
-  const mainPath = new URL(Deno.mainModule).pathname;
+  // Keep the flags of a `deno run` launch; from anything else (`deno test`
+  // importing this module) start berth with plain `deno run -A`.
+  const launched = launcherPrefix();
+  const prefix = launched[1] === "run" ? launched.slice(1, -1) : ["run", "-A"];
+  // Always berth's own entry point, never Deno.mainModule: a test or tool that
+  // imports this module from its own script must not start itself again.
+  const mainPath = new URL("../main.ts", import.meta.url).pathname;
   return { command: exe, args: [...prefix, mainPath, role, ...args] };
 }

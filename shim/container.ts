@@ -1,0 +1,497 @@
+/**
+ * One container supervised by the shim: its init and exec processes, run
+ * through the OCI runtime (`runc create/start/exec/kill/delete`). The runtime
+ * exits after each command; the shim, a child subreaper, then becomes the
+ * parent of the container's processes and reaps them.
+ */
+import {
+  CONTAINER_FILES,
+  type CreateParams,
+  type ExecParams,
+  type ExitRecord,
+  INIT,
+  type PidInfo,
+  type ProcessState,
+  type ProcessStatus,
+  type RootfsMount,
+  type StdioConfig,
+} from "./api.ts";
+import { ProcessIO } from "./process_io.ts";
+import { markSpawned, unmarkSpawned, watchPid } from "./reaper.ts";
+import { nowRFC3339Nano, readJson, writeJsonDurable } from "./records.ts";
+import { selfCommand } from "../runtime/self_exec.ts";
+import { close, kill, MNT_DETACH, mount, MS, umount2 } from "../runtime/linux/libc.ts";
+import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
+
+/** An error with the code the client maps to gRPC (see api.ts ErrorCode). */
+export class ShimFailure extends Error {
+  constructor(readonly code: import("./api.ts").ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface Emitter {
+  exit(id: string, execId: string, exit: ExitRecord): void;
+  start(id: string, execId: string, pid: number): void;
+}
+
+/** What the shim keeps on disk about a container (CONTAINER_FILES.record). */
+export interface ContainerRecord {
+  id: string;
+  bundle: string;
+  runtimeRoot: string;
+  runtime?: string[];
+  pid: number;
+  status: ProcessStatus;
+  stdio: StdioConfig;
+  rootfsMounted: boolean;
+  shimPid: number;
+}
+
+class Proc {
+  pid = 0;
+  status: ProcessStatus = "created";
+  exit?: ExitRecord;
+  readonly exited: Promise<ExitRecord>;
+  resolveExit!: (e: ExitRecord) => void;
+  constructor(readonly execId: string, readonly io: ProcessIO, readonly spec?: unknown) {
+    this.exited = new Promise((r) => this.resolveExit = r);
+  }
+}
+
+const td = new TextDecoder();
+
+export class Container {
+  readonly procs = new Map<string, Proc>();
+  rec: ContainerRecord;
+  #attachServer?: Deno.Listener;
+
+  constructor(readonly params: CreateParams, readonly events: Emitter) {
+    this.rec = {
+      id: params.id,
+      bundle: params.bundle,
+      runtimeRoot: params.runtimeRoot,
+      runtime: params.runtime,
+      pid: 0,
+      status: "created",
+      stdio: params.stdio,
+      rootfsMounted: false,
+      shimPid: Deno.pid,
+    };
+  }
+
+  get id(): string {
+    return this.params.id;
+  }
+  get init(): Proc {
+    return this.procs.get(INIT)!;
+  }
+  #path(name: string): string {
+    return `${this.params.bundle}/${name}`;
+  }
+  #save(): void {
+    writeJsonDurable(this.#path(CONTAINER_FILES.record), this.rec);
+  }
+
+  // ---- the runtime ----------------------------------------------------------
+
+  #runtimeArgv(args: string[]): string[] {
+    const base = this.params.runtime ??
+      (() => {
+        const c = selfCommand("runc");
+        return [c.command, ...c.args];
+      })();
+    return [
+      ...base,
+      "--root",
+      this.params.runtimeRoot,
+      "--log",
+      this.#path("runtime.log"),
+      "--log-format",
+      "json",
+      ...args,
+    ];
+  }
+
+  /** The last error the runtime logged (its stderr may be the container's). */
+  #runtimeError(fallback: string): string {
+    try {
+      const lines = Deno.readTextFileSync(this.#path("runtime.log")).trim().split("\n");
+      for (const line of lines.reverse()) {
+        const entry = JSON.parse(line);
+        if (entry.level === "error") return entry.msg;
+      }
+    } catch { /* no log */ }
+    return fallback;
+  }
+
+  /** A short runtime command whose stdio is its own (kill, start, delete, ps, ...). */
+  async #runtime(args: string[], stdin?: string): Promise<string> {
+    const [cmd, ...rest] = this.#runtimeArgv(args);
+    const child = new Deno.Command(cmd, {
+      args: rest,
+      stdin: stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      cwd: this.params.bundle,
+    }).spawn();
+    markSpawned(child.pid);
+    try {
+      if (stdin !== undefined) {
+        const w = child.stdin.getWriter();
+        await w.write(new TextEncoder().encode(stdin));
+        await w.close();
+      }
+      const out = await child.output();
+      if (out.code !== 0) {
+        const msg = td.decode(out.stderr).trim().replace(/^berth-runc: /, "") ||
+          this.#runtimeError(`runtime ${args[0]} failed (exit ${out.code})`);
+        throw new ShimFailure(classify(msg), msg);
+      }
+      return td.decode(out.stdout);
+    } finally {
+      unmarkSpawned(child.pid);
+    }
+  }
+
+  /**
+   * Starts a runtime command that hands its stdio to a container process
+   * (create, exec): the pipes stay with the shim after the runtime exits.
+   */
+  async #spawnWithStdio(proc: Proc, args: string[]): Promise<number> {
+    const io = proc.io;
+    const terminal = Boolean(io.stdio.terminal);
+    const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
+    let consolePath: string | undefined;
+    let listener: number | undefined;
+    let master: Promise<number> | undefined;
+    if (terminal) {
+      consolePath = this.#path(`console-${proc.execId || "init"}.sock`);
+      try {
+        Deno.removeSync(consolePath);
+      } catch { /* none */ }
+      listener = listenUnix(consolePath);
+      master = acceptUnix(listener).then(async (conn) => {
+        try {
+          return (await recvFd(conn)).fd;
+        } finally {
+          close(conn);
+        }
+      });
+    }
+    const pidFile = this.#path(`${proc.execId || "init"}.pid`);
+    const [cmd, ...rest] = this.#runtimeArgv([
+      ...args.slice(0, 1),
+      "--pid-file",
+      pidFile,
+      ...(consolePath ? ["--console-socket", consolePath] : []),
+      ...args.slice(1),
+    ]);
+    const child = new Deno.Command(cmd, {
+      args: rest,
+      stdin: wantStdin && !terminal ? "piped" : "null",
+      stdout: terminal ? "null" : "piped",
+      stderr: terminal ? "null" : "piped",
+      cwd: this.params.bundle,
+    }).spawn();
+    markSpawned(child.pid);
+    if (!terminal) {
+      io.pumpStream("stdout", child.stdout);
+      io.pumpStream("stderr", child.stderr);
+      if (wantStdin) io.setStdin(child.stdin.getWriter());
+    }
+    let status: Deno.CommandStatus;
+    try {
+      status = await child.status;
+    } finally {
+      unmarkSpawned(child.pid);
+    }
+    try {
+      if (status.code !== 0) {
+        if (listener !== undefined) {
+          // Wake the pending accept so nothing waits forever.
+          try {
+            close(connectUnix(consolePath!));
+          } catch { /* closed */ }
+          await master!.catch(() => {});
+        }
+        const msg = this.#runtimeError(`runtime ${args[0]} failed (exit ${status.code})`);
+        throw new ShimFailure(classify(msg), msg);
+      }
+      if (master) io.pumpMaster(await master);
+      io.pumpStdinPath();
+      return Number(Deno.readTextFileSync(pidFile).trim());
+    } finally {
+      if (listener !== undefined) close(listener);
+      if (consolePath) Deno.remove(consolePath).catch(() => {});
+    }
+  }
+
+  // ---- lifecycle ------------------------------------------------------------
+
+  async create(): Promise<number> {
+    Deno.mkdirSync(this.#path(CONTAINER_FILES.exits), { recursive: true });
+    this.#save();
+    try {
+      if (this.params.rootfs?.length) {
+        mountRootfs(this.params.rootfs, this.#path("rootfs"));
+        this.rec.rootfsMounted = true;
+        this.#save();
+      }
+      const io = new ProcessIO(this.params.stdio, this.params.stdio.log);
+      io.openPaths();
+      const init = new Proc(INIT, io);
+      this.procs.set(INIT, init);
+      const pid = await this.#spawnWithStdio(init, [
+        "create",
+        "--bundle",
+        this.params.bundle,
+        ...(this.params.noPivot ? ["--no-pivot"] : []),
+        this.id,
+      ]);
+      init.pid = pid;
+      this.rec.pid = pid;
+      this.#save();
+      watchPid(pid, (code) => this.#exited(init, code));
+      await this.#listenAttach();
+      return pid;
+    } catch (e) {
+      await this.cleanup();
+      throw e;
+    }
+  }
+
+  async start(execId = INIT): Promise<number> {
+    const p = this.#proc(execId);
+    if (p.status !== "created") {
+      throw new ShimFailure("failed_precondition", `process ${execId || this.id} is ${p.status}`);
+    }
+    if (execId === INIT) {
+      await this.#runtime(["start", this.id]);
+      p.status = "running";
+      this.rec.status = "running";
+      this.#save();
+    } else {
+      if (this.init.status === "stopped") {
+        throw new ShimFailure("failed_precondition", `container ${this.id} is not running`);
+      }
+      const specPath = this.#path(`exec-${execId}.json`);
+      writeJsonDurable(specPath, p.spec);
+      p.pid = await this.#spawnWithStdio(p, ["exec", "--process", specPath, "--detach", this.id]);
+      p.status = "running";
+      watchPid(p.pid, (code) => this.#exited(p, code));
+    }
+    this.events.start(this.id, execId, p.pid);
+    return p.pid;
+  }
+
+  exec(params: ExecParams): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(params.execId)) {
+      throw new ShimFailure("invalid_argument", `invalid exec id ${JSON.stringify(params.execId)}`);
+    }
+    if (this.procs.has(params.execId)) {
+      throw new ShimFailure("already_exists", `exec process ${params.execId}: already exists`);
+    }
+    if (this.init.status !== "running" && this.init.status !== "paused") {
+      throw new ShimFailure("failed_precondition", `container ${this.id} is not running`);
+    }
+    const io = new ProcessIO(params.stdio);
+    io.openPaths();
+    this.procs.set(params.execId, new Proc(params.execId, io, params.process));
+  }
+
+  async kill(execId: string, signal: number, all: boolean): Promise<void> {
+    const p = this.#proc(execId);
+    if (p.status === "stopped") {
+      throw new ShimFailure("not_found", `process ${execId || this.id}: process already finished`);
+    }
+    if (execId === INIT) {
+      await this.#runtime(["kill", ...(all ? ["--all"] : []), this.id, String(signal)]);
+    } else {
+      kill(p.pid, signal);
+    }
+  }
+
+  async pause(): Promise<void> {
+    await this.#runtime(["pause", this.id]);
+    this.init.status = "paused";
+    this.rec.status = "paused";
+    this.#save();
+  }
+
+  async resume(): Promise<void> {
+    await this.#runtime(["resume", this.id]);
+    this.init.status = "running";
+    this.rec.status = "running";
+    this.#save();
+  }
+
+  resize(execId: string, width: number, height: number): void {
+    this.#proc(execId).io.resize(width, height);
+  }
+
+  closeStdin(execId: string): void {
+    this.#proc(execId).io.closeStdin();
+  }
+
+  async pids(): Promise<PidInfo[]> {
+    const out = await this.#runtime(["ps", "--format", "json", this.id]);
+    const pids = JSON.parse(out || "[]") as number[];
+    const byPid = new Map([...this.procs.values()].map((p) => [p.pid, p.execId]));
+    return pids.map((pid) => {
+      const execId = byPid.get(pid);
+      return execId ? { pid, execId } : { pid };
+    });
+  }
+
+  async stats(): Promise<Record<string, unknown>> {
+    const out = await this.#runtime(["events", "--stats", this.id]);
+    return JSON.parse(out).data ?? {};
+  }
+
+  async update(resources: unknown): Promise<void> {
+    await this.#runtime(["update", "--resources", "-", this.id], JSON.stringify(resources));
+  }
+
+  wait(execId: string): Promise<ExitRecord> {
+    return this.#proc(execId).exited;
+  }
+
+  state(execId: string): ProcessState {
+    const p = this.#proc(execId);
+    return {
+      id: this.id,
+      execId,
+      pid: p.pid,
+      status: p.status,
+      bundle: this.params.bundle,
+      stdio: p.io.stdio,
+      ...(p.exit ? { exit: p.exit } : {}),
+    };
+  }
+
+  /** Deletes an exec process (returns its exit) or the container (runtime delete). */
+  async delete(execId: string, force: boolean): Promise<ExitRecord> {
+    const p = this.#proc(execId);
+    if (execId !== INIT) {
+      if (p.status !== "stopped") {
+        throw new ShimFailure("failed_precondition", `exec ${execId} is still running`);
+      }
+      this.procs.delete(execId);
+      p.io.dispose();
+      return p.exit!;
+    }
+    if (p.status !== "stopped" && p.status !== "created" && !force) {
+      throw new ShimFailure(
+        "failed_precondition",
+        `cannot delete a running container ${this.id} (stop it first, or force)`,
+      );
+    }
+    if (p.status !== "stopped") {
+      await this.#runtime(["delete", "--force", this.id]).catch(() => {});
+      await Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))]);
+    } else {
+      await this.#runtime(["delete", this.id]).catch(async () => {
+        await this.#runtime(["delete", "--force", this.id]);
+      });
+    }
+    const exit = p.exit ?? { pid: p.pid, status: 137, exitedAt: nowRFC3339Nano() };
+    await this.cleanup();
+    return exit;
+  }
+
+  /** Unmounts, closes and removes what the shim made for this container. */
+  async cleanup(): Promise<void> {
+    for (const p of this.procs.values()) p.io.dispose();
+    this.#attachServer?.close();
+    this.#attachServer = undefined;
+    if (this.rec.rootfsMounted) {
+      try {
+        umount2(this.#path("rootfs"), MNT_DETACH);
+      } catch { /* not mounted */ }
+      this.rec.rootfsMounted = false;
+    }
+    for (const f of [CONTAINER_FILES.record, CONTAINER_FILES.attach]) {
+      await Deno.remove(this.#path(f)).catch(() => {});
+    }
+  }
+
+  #proc(execId: string | undefined): Proc {
+    const p = this.procs.get(execId ?? INIT);
+    if (!p) throw new ShimFailure("not_found", `process ${execId}: not found`);
+    return p;
+  }
+
+  async #exited(p: Proc, code: number): Promise<void> {
+    const exit: ExitRecord = { pid: p.pid, status: code, exitedAt: nowRFC3339Nano() };
+    // Durable before anyone hears of it.
+    writeJsonDurable(this.#path(`${CONTAINER_FILES.exits}/${p.execId || "init"}.json`), exit);
+    p.exit = exit;
+    p.status = "stopped";
+    if (p.execId === INIT) {
+      this.rec.status = "stopped";
+      this.#save();
+    }
+    // Let the last output reach the log before the exit is reported.
+    await p.io.drained(2000);
+    p.io.end();
+    p.resolveExit(exit);
+    this.events.exit(this.id, p.execId, exit);
+  }
+
+  // ---- attach ---------------------------------------------------------------
+
+  async #listenAttach(): Promise<void> {
+    const path = this.#path(CONTAINER_FILES.attach);
+    await Deno.remove(path).catch(() => {});
+    const listener = Deno.listen({ transport: "unix", path });
+    Deno.chmodSync(path, 0o600);
+    this.#attachServer = listener;
+    const { serveAttach } = await import("./attach.ts");
+    (async () => {
+      for await (const conn of listener) {
+        serveAttach(conn, (execId) => this.procs.get(execId ?? INIT)?.io).catch(() => {});
+      }
+    })().catch(() => {});
+  }
+}
+
+/** Maps the runtime's words to an error code containerd's clients understand. */
+function classify(msg: string): import("./api.ts").ErrorCode {
+  if (/does not exist|not found|no such/i.test(msg)) return "not_found";
+  if (/exists/i.test(msg)) return "already_exists";
+  if (/not running|stopped|paused|cannot|is running/i.test(msg)) return "failed_precondition";
+  if (/invalid|config\.json|unknown signal/i.test(msg)) return "invalid_argument";
+  return "unknown";
+}
+
+/** Mounts containerd-style rootfs mounts at `target` (the bundle's rootfs). */
+export function mountRootfs(mounts: RootfsMount[], target: string): void {
+  Deno.mkdirSync(target, { recursive: true });
+  for (const m of mounts) {
+    const flags = { ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC };
+    let f = 0;
+    const data: string[] = [];
+    let bind = m.type === "bind";
+    for (const o of m.options) {
+      if (o === "bind") bind = true;
+      else if (o === "rbind") {
+        bind = true;
+        f |= MS.REC;
+      } else if (o in flags) f |= flags[o as keyof typeof flags];
+      else if (o !== "rw") data.push(o);
+    }
+    const dest = m.target ? `${target}/${m.target.replace(/^\/+/, "")}` : target;
+    if (bind) {
+      mount(m.source, dest, null, MS.BIND | (f & MS.REC), null);
+      if (f & ~MS.REC) mount(null, dest, null, MS.REMOUNT | MS.BIND | f, null);
+    } else {
+      mount(m.source, dest, m.type, f, data.join(","));
+    }
+  }
+}
+
+/** A container record left by a shim (for containerd after a shim died). */
+export function readContainerRecord(bundle: string): ContainerRecord | undefined {
+  return readJson<ContainerRecord>(`${bundle}/${CONTAINER_FILES.record}`);
+}

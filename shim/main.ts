@@ -1,0 +1,66 @@
+/**
+ * The `shim` role: `shim --dir DIR [--debug]`. Detaches into its own session
+ * (containerd's death must not reach it), becomes a child subreaper (so the
+ * container's processes become its children when the runtime exits), then
+ * serves DIR/shim.sock until its last container is deleted.
+ */
+import { parseArgs } from "node:util";
+import { PR, prctl, setsid } from "../runtime/linux/libc.ts";
+import { SHIM_PID_FILE, SHIM_SOCKET } from "./api.ts";
+import { writeJsonDurable } from "./records.ts";
+import { ShimServer } from "./server.ts";
+
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { dir: { type: "string" }, debug: { type: "boolean" } },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`shim: ${(e as Error).message}`);
+    return 2;
+  }
+  const dir = values.dir;
+  if (!dir || !dir.startsWith("/")) {
+    console.error("shim: --dir must be an absolute path");
+    return 2;
+  }
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const logFile = Deno.openSync(`${dir}/shim.log`, { append: true, create: true, mode: 0o600 });
+  const log = (msg: string) => {
+    try {
+      logFile.writeSync(new TextEncoder().encode(`${new Date().toISOString()} ${msg}\n`));
+    } catch { /* nowhere to report */ }
+  };
+  try {
+    setsid();
+  } catch { /* already a session leader */ }
+  prctl(PR.SET_CHILD_SUBREAPER, 1);
+  // Signals meant for a terminal or a parent must not end the shim.
+  for (const sig of ["SIGINT", "SIGHUP", "SIGPIPE"] as const) {
+    try {
+      Deno.addSignalListener(sig, () => log(`ignored ${sig}`));
+    } catch { /* not supported */ }
+  }
+
+  const sock = `${dir}/${SHIM_SOCKET}`;
+  try {
+    Deno.removeSync(sock);
+  } catch { /* none */ }
+  const listener = Deno.listen({ transport: "unix", path: sock });
+  Deno.chmodSync(sock, 0o600);
+  writeJsonDurable(`${dir}/${SHIM_PID_FILE}`, Deno.pid);
+  log(`shim ${Deno.pid} serving ${sock}`);
+
+  const server = new ShimServer(log);
+  server.serve(listener).catch((e) => log(`accept: ${e}`));
+  await server.done;
+  listener.close();
+  try {
+    Deno.removeSync(sock);
+  } catch { /* gone */ }
+  log("no container left: exiting");
+  return 0;
+}

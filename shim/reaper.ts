@@ -1,0 +1,81 @@
+/**
+ * Reaping for a child subreaper that lives inside Deno. Deno reaps the
+ * children it spawned itself (the runtime invocations); the container's init
+ * and exec'd processes become the shim's children only when the runtime
+ * exits, and Deno knows nothing of them. So: waitpid() on exactly those pids
+ * (never waitpid(-1), which would steal Deno's own children), on SIGCHLD and
+ * on a slow timer as a backstop, and reap orphaned zombies re-parented to the
+ * shim that nobody waits for.
+ */
+import { decodeWaitStatus, libc, WNOHANG } from "../runtime/linux/libc.ts";
+
+type OnExit = (status: number) => void;
+
+const watched = new Map<number, OnExit>();
+/** Pids of runtime invocations Deno is waiting for: never reap those. */
+const spawned = new Set<number>();
+let started = false;
+
+export function markSpawned(pid: number): void {
+  spawned.add(pid);
+}
+export function unmarkSpawned(pid: number): void {
+  spawned.delete(pid);
+}
+
+/** Calls `onExit` with the exit code (or 128 + signal) once `pid` has exited. */
+export function watchPid(pid: number, onExit: OnExit): void {
+  watched.set(pid, onExit);
+  start();
+  reap(false);
+}
+
+function start(): void {
+  if (started) return;
+  started = true;
+  Deno.addSignalListener("SIGCHLD", () => reap(true));
+  setInterval(() => reap(false), 1000);
+}
+
+const statusBuf = new Int32Array(1);
+
+function tryWait(pid: number): number | undefined {
+  const r = libc().waitpid(pid, new Uint8Array(statusBuf.buffer), WNOHANG);
+  if (r === pid) return decodeWaitStatus(statusBuf[0]).code;
+  if (r === 0) return undefined;
+  // ECHILD: not (or no longer) our child. Exited if /proc no longer has it.
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return undefined;
+  } catch {
+    return 255;
+  }
+}
+
+export function reap(orphans = true): void {
+  for (const [pid, onExit] of [...watched]) {
+    const code = tryWait(pid);
+    if (code === undefined) continue;
+    watched.delete(pid);
+    onExit(code);
+  }
+  if (orphans) reapOrphans();
+}
+
+/** Zombies whose parent is the shim and which no one else will wait for. */
+function reapOrphans(): void {
+  const self = Deno.pid;
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!pid || watched.has(pid) || spawned.has(pid)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    } catch {
+      continue;
+    }
+    // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" && Number(fields[1]) === self) tryWait(pid);
+  }
+}

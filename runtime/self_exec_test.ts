@@ -46,8 +46,8 @@ Deno.test("under deno run, argv[0] is deno's: a role name there does not pick th
 });
 
 Deno.test("selfCommand re-runs this program with the same flags in another role", async () => {
-  // The script stands for main.ts: started again in the "runc" role it only reports its arguments
-  // (it must never start itself again from there).
+  // A script that imports self_exec.ts: selfCommand must start berth's main.ts with the same
+  // deno flags, not the script.
   const script = `
     import { selfCommand, isCompiled } from ${
     JSON.stringify(new URL("./self_exec.ts", import.meta.url).href)
@@ -73,8 +73,10 @@ Deno.test("selfCommand re-runs this program with the same flags in another role"
     const { compiled, c } = JSON.parse(first);
     assert.equal(compiled, false);
     assert.equal(c.command, Deno.execPath());
-    assert.deepEqual(c.args, ["run", "-A", "--no-config", file, "runc", "--version"]);
-    assert.equal(rest[0], "child:runc --version");
+    // berth's own main.ts, never the importing script (that would start itself again).
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    assert.deepEqual(c.args, ["run", "-A", "--no-config", main, "runc", "--version"]);
+    assert.match(rest[0], /^berth-runc version /);
   } finally {
     await Deno.remove(file);
   }

@@ -1,34 +1,18 @@
 /**
- * containerd.services.tasks.v1.Tasks (placeholder until the task service
- * lands): every method answers UNIMPLEMENTED. The shape is server.ts's:
- * handlers keyed by RPC name, each `(ns, request, call) => Promise<response>`;
- * every Tasks method gets a validated namespace.
+ * containerd.services.tasks.v1.Tasks: the task lifecycle over berth's shims
+ * (daemon/containerd/tasks/). Building the service also starts recovery of
+ * the previous run's tasks; every call waits for it to finish.
  */
-import { Code, ContainerdError, type DaemonContext } from "../context.ts";
+import type { DaemonContext } from "../context.ts";
 import type { Handlers } from "../server.ts";
+import { connectShim, startShim } from "../../../shim/client.ts";
+import { createTasksService } from "../tasks/mod.ts";
 
-const METHODS = [
-  "Create",
-  "Start",
-  "Delete",
-  "DeleteProcess",
-  "Get",
-  "List",
-  "Kill",
-  "Exec",
-  "ResizePty",
-  "CloseIO",
-  "Pause",
-  "Resume",
-  "ListPids",
-  "Checkpoint",
-  "Update",
-  "Metrics",
-  "Wait",
-];
-
-export function tasksService(_ctx: DaemonContext): Handlers {
-  const unimplemented = (method: string) => () =>
-    Promise.reject(new ContainerdError(Code.UNIMPLEMENTED, `tasks: ${method} is not implemented`));
-  return Object.fromEntries(METHODS.map((m) => [m, unimplemented(m)]));
+export function tasksService(ctx: DaemonContext): Handlers {
+  const debug = ctx.config.logLevel === "debug" || ctx.config.logLevel === "trace";
+  const svc = createTasksService(ctx, {
+    start: (dir) => startShim(dir, { debug }),
+    connect: connectShim,
+  });
+  return svc.handlers as unknown as Handlers;
 }

@@ -178,6 +178,13 @@ export class TaskManager {
   }
 
   /** Publishes an event; `done` runs once it is out (e.g. to record that it is). */
+  /** Logs a problem the caller cannot be told about. */
+  log(msg: string): void {
+    const line = `tasks: ${msg}`;
+    if (this.ctx.log) this.ctx.log.warn(line);
+    else console.error(line);
+  }
+
   publish<T extends keyof TaskEvents>(
     ns: string,
     topic: T,
@@ -337,7 +344,9 @@ export class TaskManager {
       const st = await conn.call("state", { id: rec.id }).catch((e) => {
         throw fromShim(e);
       });
-      if (st.status === "running" || st.status === "paused") {
+      // A known exit is final even if the shim's status lags behind.
+      const exited = t.exits.has(INIT) || !!st.exit;
+      if (!exited && (st.status === "running" || st.status === "paused")) {
         throw failedPrecondition(
           `cannot delete a running task: task ${rec.id} is ${st.status}; kill it first`,
         );
@@ -348,7 +357,7 @@ export class TaskManager {
       const last = shim.tasks.size === 1;
       if (last) shim.closing = true;
       try {
-        exit = await conn.call("delete", { id: rec.id, force: st.status === "created" });
+        exit = await conn.call("delete", { id: rec.id, force: st.status !== "stopped" });
       } catch (e) {
         const err = fromShim(e);
         // not_found: the shim had already forgotten it (an earlier, interrupted delete).
@@ -384,7 +393,7 @@ export class TaskManager {
     this.pool.release(t.shim, rec.id);
     if (t.shim.lost && t.shim.tasks.size === 0) this.pool.forget(t.shim);
     await removeBundle(rec.bundle).catch((e) =>
-      console.error(`containerd: tasks: removing ${rec.bundle}: ${(e as Error).message}`)
+      this.log(`removing ${rec.bundle}: ${(e as Error).message}`)
     );
   }
 
@@ -505,7 +514,8 @@ export class TaskManager {
       container_id: t.rec.id,
       id: execId || t.rec.id,
       pid: st?.pid ?? exit?.pid ?? (execId ? 0 : t.rec.pid),
-      status: st ? STATUS[st.status] : "STOPPED",
+      // A known exit is final, whatever the shim's status says meanwhile.
+      status: st && !t.exits.has(execId) ? STATUS[st.status] : "STOPPED",
       stdin: io.stdin,
       stdout: io.stdout,
       stderr: io.stderr,

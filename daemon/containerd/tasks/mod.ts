@@ -19,7 +19,7 @@ export interface TasksService {
 export function createTasksService(ctx: DaemonContext, driver: ShimDriver): TasksService {
   const manager = new TaskManager(ctx, driver);
   const ready = recoverTasks(manager).catch((e) =>
-    console.error(`containerd: tasks: recovery failed: ${(e as Error).stack ?? e}`)
+    manager.log(`recovery failed: ${(e as Error).stack ?? e}`)
   );
   const inner = tasksHandlers(manager);
   const handlers = Object.fromEntries(

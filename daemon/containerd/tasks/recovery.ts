@@ -24,8 +24,6 @@ function subdirs(path: string): string[] {
   }
 }
 
-const log = (msg: string) => console.error(`containerd: tasks: recovery: ${msg}`);
-
 /**
  * How long events learnt at start (exits while containerd was down) are
  * held, so that clients reconnecting to the event stream after a restart
@@ -44,6 +42,7 @@ export async function recoverTasks(m: TaskManager, graceMs = RECOVERY_EVENT_GRAC
 }
 
 async function recover(m: TaskManager): Promise<void> {
+  const log = (msg: string) => m.log(`recovery: ${msg}`);
   const { state } = m.ctx.config;
   const { records, orphans } = loadRecords(state);
   for (const dir of orphans) {
@@ -83,6 +82,7 @@ async function recover(m: TaskManager): Promise<void> {
 }
 
 async function recoverShim(m: TaskManager, h: ShimHandle, ts: Task[]): Promise<void> {
+  const log = (msg: string) => m.log(`recovery: ${msg}`);
   await m.pool.adopt(h);
   if (!h.conn) {
     log(`shim ${h.dir} is gone: reaping ${ts.map((t) => t.rec.id).join(", ")}`);

@@ -8,19 +8,13 @@
  * gone (or does not answer again), its containers are reaped (see reap.ts)
  * through `onLost`.
  */
-import type { Event, Method, Request, Results } from "../../../shim/api.ts";
+import type { Event } from "../../../shim/api.ts";
 import { SHIM_PID_FILE } from "../../../shim/api.ts";
+import type { ShimClient } from "../../../shim/client.ts";
 import { pidAlive } from "./reap.ts";
 
-export type ParamsOf<M extends Method> = Extract<Request, { method: M }>["params"];
-
-/** What the task manager needs of a shim connection (shim/client.ts's ShimClient). */
-export interface ShimConn {
-  call<M extends Method>(method: M, params: ParamsOf<M>): Promise<Results[M]>;
-  /** The pushed events; ends when the connection closes. */
-  events(): AsyncIterable<Event>;
-  close(): void;
-}
+/** What the task manager needs of a shim connection. */
+export type ShimConn = Pick<ShimClient, "call" | "events" | "close">;
 
 export interface ShimDriver {
   start(dir: string): Promise<ShimConn>;

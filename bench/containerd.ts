@@ -211,6 +211,14 @@ const suite: Suite = {
       return clients.get(d)!;
     };
     onCleanup(() => clients.forEach((c) => c.close()));
+    // Clients go first: Deno has crashed (SIGSEGV) here when a daemon went
+    // away under an open grpc-js connection.
+    const stop = async (d: Daemon) => {
+      clients.get(d)?.close();
+      clients.delete(d);
+      await new Promise((r) => setTimeout(r, 50));
+      await d.stop();
+    };
     const both = [ours, ...(peer ? [peer] : [])];
 
     const cycle: Metric = {
@@ -237,7 +245,7 @@ const suite: Suite = {
     pss1.ours.push(await idlePss(ours, client(ours), rootfs, n, opts.log));
     let peerPss: number | undefined;
     if (peer) pss1.peer.push(peerPss = await idlePss(peer, client(peer), rootfs, n, opts.log));
-    await ours.stop();
+    await stop(ours);
 
     const grouped = await startOurs(group);
     const pssG: Metric = {
@@ -246,8 +254,8 @@ const suite: Suite = {
       ours: [await idlePss(grouped, client(grouped), rootfs, n, opts.log)],
       peer: peerPss === undefined ? [] : [peerPss],
     };
-    await grouped.stop();
-    if (peer) await peer.stop();
+    await stop(grouped);
+    if (peer) await stop(peer);
 
     return {
       suite: "containerd",

@@ -20,6 +20,7 @@ import {
 
 const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   runtime: () => import("./runtime.ts"),
+  containerd: () => import("./containerd.ts"),
 };
 
 const FLAGS = {
@@ -43,7 +44,10 @@ options:
                         ours="CMD ARGS"       berth's runc command line (default: dist/berth runc
                                               if it works, else deno run -A main.ts runc)
                         deno-flags="FLAGS"    extra \`deno run\` flags for berth (e.g. --no-config)
-                        peer=PATH             the runc to compare with (default /usr/sbin/runc)`;
+                        peer=PATH             the runc to compare with (default /usr/sbin/runc)
+                      containerd suite:
+                        idle=N                idle containers for the PSS figures (default 50)
+                        group=N               containers per shim in the grouped run (default 10)`;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {

@@ -158,7 +158,11 @@ export class Container {
    * Starts a runtime command that hands its stdio to a container process
    * (create, exec): the pipes stay with the shim after the runtime exits.
    */
-  async #spawnWithStdio(proc: Proc, args: string[]): Promise<number> {
+  async #spawnWithStdio(
+    proc: Proc,
+    args: string[],
+    foreground?: (code: number) => void,
+  ): Promise<number> {
     const io = proc.io;
     const terminal = Boolean(io.stdio.terminal);
     const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
@@ -200,11 +204,31 @@ export class Container {
       io.pumpStream("stderr", child.stderr);
       if (wantStdin) io.setStdin(child.stdin.getWriter());
     }
-    let status: Deno.CommandStatus;
-    try {
-      status = await child.status;
-    } finally {
-      unmarkSpawned(child.pid);
+    let status: Deno.CommandStatus | undefined;
+    const done = child.status.finally(() => unmarkSpawned(child.pid));
+    if (foreground) {
+      // The runtime stays the process's parent and exits with its status: the
+      // pid file tells when the process runs.
+      for (;;) {
+        const settled = await Promise.race([done, new Promise((r) => setTimeout(r, 5))]);
+        if (settled) {
+          status = settled as Deno.CommandStatus;
+          break;
+        }
+        try {
+          if (Deno.readTextFileSync(pidFile).trim()) break;
+        } catch { /* not yet */ }
+      }
+      done.then((s) => foreground(s.code));
+      if (status && status.code === 0) status = undefined; // ran and exited at once
+      status ??= { success: true, code: 0, signal: null };
+      try {
+        Deno.statSync(pidFile);
+      } catch {
+        status = { success: false, code: status.code || 1, signal: null };
+      }
+    } else {
+      status = await done;
     }
     try {
       if (status.code !== 0) {
@@ -277,9 +301,20 @@ export class Container {
       }
       const specPath = this.#path(`exec-${execId}.json`);
       writeJsonDurable(specPath, p.spec);
-      p.pid = await this.#spawnWithStdio(p, ["exec", "--process", specPath, "--detach", this.id]);
+      // In the foreground: a detached runtime (a Deno process) would reap an exec that exits
+      // before the runtime does, and its status would be lost.
+      let exitCode: number | undefined;
+      let onExit: (code: number) => void = (code) => {
+        exitCode = code;
+      };
+      p.pid = await this.#spawnWithStdio(
+        p,
+        ["exec", "--process", specPath, this.id],
+        (code) => onExit(code),
+      );
       p.status = "running";
-      watchPid(p.pid, (code) => this.#exited(p, code));
+      onExit = (code) => void this.#exited(p, code);
+      if (exitCode !== undefined) onExit(exitCode);
     }
     this.events.start(this.id, execId, p.pid);
     return p.pid;

@@ -1,0 +1,344 @@
+/**
+ * The shim with real containers: started as its own detached process, driven
+ * through its socket as containerd drives it.
+ */
+import assert from "node:assert/strict";
+import { type Bundle, makeBundle, uniqueId } from "./helpers/bundle.ts";
+import { T } from "./helpers/fixture.ts";
+import { deleteAll } from "./helpers/runtime.ts";
+import { connectShim, ShimClient, ShimError, startShim } from "../shim/client.ts";
+import type { Event } from "../shim/api.ts";
+
+interface World {
+  dir: string;
+  runtimeRoot: string;
+  shim: ShimClient;
+  bundles: Bundle[];
+  bundle(args: string[], opts?: { terminal?: boolean }): Promise<Bundle & { id: string }>;
+  events: Event[];
+}
+
+function shimPid(dir: string): number {
+  return Number(Deno.readTextFileSync(`${dir}/shim/shim.pid`).trim());
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function withShim(fn: (w: World) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "berth-test-shim-" });
+  const runtimeRoot = `${dir}/runc`;
+  const shim = await startShim(`${dir}/shim`);
+  const events: Event[] = [];
+  (async () => {
+    for await (const e of shim.events()) events.push(e);
+  })().catch(() => {});
+  const w: World = {
+    dir,
+    runtimeRoot,
+    shim,
+    bundles: [],
+    events,
+    async bundle(args, opts = {}) {
+      const id = uniqueId();
+      const b = await makeBundle({ args, id, terminal: opts.terminal });
+      w.bundles.push(b);
+      return { ...b, id };
+    },
+  };
+  try {
+    await fn(w);
+  } finally {
+    const pid = (() => {
+      try {
+        return shimPid(dir);
+      } catch {
+        return 0;
+      }
+    })();
+    shim.close();
+    await deleteAll(runtimeRoot).catch(() => {});
+    if (pid && alive(pid)) Deno.kill(pid, "SIGKILL");
+    for (const b of w.bundles) {
+      await new Deno.Command("umount", { args: ["-l", `${b.dir}/rootfs`], stderr: "null" })
+        .output().catch(() => {});
+      await b.cleanup();
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function attach(
+  bundleDir: string,
+  header: Record<string, unknown>,
+): Promise<{ conn: Deno.UnixConn; output: Promise<Uint8Array> }> {
+  const conn = await Deno.connect({ transport: "unix", path: `${bundleDir}/attach.sock` });
+  await conn.write(enc.encode(JSON.stringify(header) + "\n"));
+  const output = (async () => {
+    const parts: Uint8Array[] = [];
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      parts.push(buf.slice(0, n));
+    }
+    const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    return all;
+  })();
+  return { conn, output };
+}
+
+/** Splits Docker's multiplexed frames into per-stream text. */
+function demux(data: Uint8Array): { stdout: string; stderr: string } {
+  const out = { stdout: "", stderr: "" };
+  let off = 0;
+  while (off + 8 <= data.length) {
+    const size = new DataView(data.buffer, data.byteOffset + off + 4, 4).getUint32(0);
+    const body = dec.decode(data.subarray(off + 8, off + 8 + size));
+    if (data[off] === 1) out.stdout += body;
+    else out.stderr += body;
+    off += 8 + size;
+  }
+  return out;
+}
+
+Deno.test("shim: create, start, wait; json-file log; events; exits after delete", T, async () => {
+  await withShim(async (w) => {
+    const b = await w.bundle(["sh", "-c", "echo out; echo err >&2; exit 7"]);
+    const logPath = `${w.dir}/c.log`;
+    const { pid } = await w.shim.call("create", {
+      id: b.id,
+      bundle: b.dir,
+      stdio: { log: { path: logPath } },
+      runtimeRoot: w.runtimeRoot,
+    });
+    assert.ok(pid > 0);
+    assert.equal((await w.shim.call("state", { id: b.id })).status, "created");
+    await w.shim.call("start", { id: b.id });
+    const exit = await w.shim.call("wait", { id: b.id });
+    assert.equal(exit.status, 7);
+    assert.match(exit.exitedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    // The exit was durable before it was reported.
+    const recorded = JSON.parse(Deno.readTextFileSync(`${b.dir}/exits/init.json`));
+    assert.deepEqual(recorded, exit);
+    const lines = Deno.readTextFileSync(logPath).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [
+      ["stderr", "err\n"],
+      ["stdout", "out\n"],
+    ]);
+    for (const l of lines) assert.match(l.time, /\.\d{9}Z$/);
+
+    const shim = shimPid(w.dir);
+    await w.shim.call("delete", { id: b.id });
+    await waitFor("the shim to exit", () => !alive(shim));
+    assert.ok(w.events.some((e) => e.type === "exit" && e.exit.status === 7));
+    assert.ok(w.events.some((e) => e.type === "start"));
+  });
+});
+
+Deno.test("shim: attach clients share live output and write stdin", T, async () => {
+  await withShim(async (w) => {
+    const b = await w.bundle(["sh", "-c", "read a; echo got:$a; echo oops >&2"]);
+    await w.shim.call("create", {
+      id: b.id,
+      bundle: b.dir,
+      stdio: { openStdin: true, stdinOnce: true },
+      runtimeRoot: w.runtimeRoot,
+    });
+    const a1 = await attach(b.dir, { stdin: true, stdout: true, stderr: true });
+    const a2 = await attach(b.dir, { stdout: true });
+    await w.shim.call("start", { id: b.id });
+    await a1.conn.write(enc.encode("hi\n"));
+    await a1.conn.closeWrite();
+    assert.equal((await w.shim.call("wait", { id: b.id })).status, 0);
+    assert.deepEqual(demux(await a1.output), { stdout: "got:hi\n", stderr: "oops\n" });
+    assert.deepEqual(demux(await a2.output), { stdout: "got:hi\n", stderr: "" });
+    await w.shim.call("delete", { id: b.id });
+  });
+});
+
+Deno.test("shim: a terminal is resized; exec runs with its own stdio", T, async () => {
+  await withShim(async (w) => {
+    const b = await w.bundle(["sh", "-c", "sleep 0.5; stty size; sleep 1000"], {
+      terminal: true,
+    });
+    await w.shim.call("create", {
+      id: b.id,
+      bundle: b.dir,
+      stdio: { terminal: true, log: { path: `${w.dir}/t.log` } },
+      runtimeRoot: w.runtimeRoot,
+    });
+    const a = await attach(b.dir, { stdout: true });
+    await w.shim.call("start", { id: b.id });
+    await w.shim.call("resize", { id: b.id, width: 91, height: 33 });
+    await waitFor("stty output", () => Deno.readTextFileSync(`${w.dir}/t.log`).includes("33 91"));
+
+    await w.shim.call("exec", {
+      id: b.id,
+      execId: "e1",
+      process: {
+        args: ["sh", "-c", "echo in-exec; exit 5"],
+        cwd: "/",
+        env: ["PATH=/bin"],
+        user: { uid: 0, gid: 0 },
+      },
+      stdio: {},
+    });
+    const e = await attach(b.dir, { execId: "e1", stdout: true });
+    await w.shim.call("start", { id: b.id, execId: "e1" });
+    assert.equal((await w.shim.call("wait", { id: b.id, execId: "e1" })).status, 5);
+    assert.equal(demux(await e.output).stdout, "in-exec\n");
+    const pids = await w.shim.call("pids", { id: b.id });
+    assert.ok(pids.pids.length >= 1);
+    await w.shim.call("delete", { id: b.id, execId: "e1" });
+
+    await w.shim.call("kill", { id: b.id, signal: 9 });
+    assert.equal((await w.shim.call("wait", { id: b.id })).status, 137);
+    assert.match(dec.decode(await a.output), /33 91/);
+    await w.shim.call("delete", { id: b.id });
+  });
+});
+
+Deno.test("shim: an exit while no client is connected is kept for the next one", T, async () => {
+  await withShim(async (w) => {
+    const b = await w.bundle(["sh", "-c", "sleep 0.5; exit 4"]);
+    await w.shim.call("create", { id: b.id, bundle: b.dir, stdio: {}, runtimeRoot: w.runtimeRoot });
+    await w.shim.call("start", { id: b.id });
+    w.shim.close(); // containerd goes away
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await connectShim(`${w.dir}/shim`);
+    try {
+      const st = await again.call("state", { id: b.id });
+      assert.equal(st.status, "stopped");
+      assert.equal(st.exit?.status, 4);
+      const seen: Event[] = [];
+      const it = again.events()[Symbol.asyncIterator]();
+      // The exit event raised while nobody listened arrives on subscribe.
+      const first = await it.next();
+      if (!first.done) seen.push(first.value);
+      assert.ok(seen.some((e) => e.type === "exit" && e.exit.status === 4));
+      await again.call("delete", { id: b.id });
+    } finally {
+      again.close();
+    }
+  });
+});
+
+Deno.test("shim: a full-speed writer is never blocked by a missing reader", T, async () => {
+  await withShim(async (w) => {
+    // 64 MiB through a FIFO that nobody reads and a log.
+    const fifo = `${w.dir}/out.fifo`;
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const reader = await Deno.open(fifo, { read: true, write: true }); // opened, never read
+    try {
+      const b = await w.bundle(["sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; echo"]);
+      await w.shim.call("create", {
+        id: b.id,
+        bundle: b.dir,
+        stdio: { stdout: fifo, log: { path: `${w.dir}/big.log`, maxSize: 1 << 20, maxFile: 3 } },
+        runtimeRoot: w.runtimeRoot,
+      });
+      await w.shim.call("start", { id: b.id });
+      const exit = await w.shim.call("wait", { id: b.id });
+      assert.equal(exit.status, 0);
+      // Rotation kept three files of about 1 MiB.
+      for (const f of ["big.log", "big.log.1", "big.log.2"]) {
+        const size = Deno.statSync(`${w.dir}/${f}`).size;
+        assert.ok(size <= 1 << 20, `${f}: ${size}`);
+      }
+      assert.throws(() => Deno.statSync(`${w.dir}/big.log.3`));
+      await w.shim.call("delete", { id: b.id });
+    } finally {
+      reader.close();
+    }
+  });
+});
+
+Deno.test("shim: one shim supervises a group of containers", T, async () => {
+  await withShim(async (w) => {
+    const a = await w.bundle(["sleep", "1000"]);
+    const b = await w.bundle(["sleep", "1000"]);
+    for (const c of [a, b]) {
+      await w.shim.call("create", {
+        id: c.id,
+        bundle: c.dir,
+        stdio: {},
+        runtimeRoot: w.runtimeRoot,
+      });
+      await w.shim.call("start", { id: c.id });
+    }
+    assert.equal((await w.shim.call("list", {})).containers.length, 2);
+    const shim = shimPid(w.dir);
+    for (const c of [a, b]) {
+      // (SIGKILL: sleep as a pid namespace's init ignores SIGTERM.)
+      await w.shim.call("kill", { id: c.id, signal: 9 });
+      assert.equal((await w.shim.call("wait", { id: c.id })).status, 137);
+    }
+    await w.shim.call("delete", { id: a.id });
+    assert.ok(alive(shim), "the shim stays while a container is left");
+    await w.shim.call("delete", { id: b.id });
+    await waitFor("the shim to exit", () => !alive(shim));
+  });
+});
+
+Deno.test("shim: bad input gets clear errors", T, async () => {
+  await withShim(async (w) => {
+    const code = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return "ok";
+      } catch (e) {
+        assert.ok(e instanceof ShimError);
+        return e.code;
+      }
+    };
+    assert.equal(await code(w.shim.call("state", { id: "nope" })), "not_found");
+    assert.equal(
+      await code(
+        w.shim.call("create", {
+          id: "../x",
+          bundle: "/tmp",
+          stdio: {},
+          runtimeRoot: w.runtimeRoot,
+        }),
+      ),
+      "invalid_argument",
+    );
+    const b = await w.bundle(["sleep", "1000"]);
+    const params = { id: b.id, bundle: b.dir, stdio: {}, runtimeRoot: w.runtimeRoot };
+    await w.shim.call("create", params);
+    assert.equal(await code(w.shim.call("create", params)), "already_exists");
+    await w.shim.call("start", { id: b.id });
+    assert.equal(await code(w.shim.call("delete", { id: b.id })), "failed_precondition");
+    // A malformed line is answered, not fatal.
+    const raw = await Deno.connect({ transport: "unix", path: `${w.dir}/shim/shim.sock` });
+    await raw.write(enc.encode("{not json\n"));
+    const buf = new Uint8Array(4096);
+    const n = await raw.read(buf);
+    raw.close();
+    assert.match(dec.decode(buf.subarray(0, n!)), /invalid_argument/);
+    assert.equal((await w.shim.call("state", { id: b.id })).status, "running");
+    await w.shim.call("delete", { id: b.id, force: true });
+  });
+});

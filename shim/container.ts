@@ -292,9 +292,12 @@ export class Container {
     }
     if (execId === INIT) {
       await this.#runtime(["start", this.id]);
-      p.status = "running";
-      this.rec.status = "running";
-      this.#save();
+      // The process may already have exited (and been reaped) by now.
+      if (!p.exit) {
+        p.status = "running";
+        this.rec.status = "running";
+        this.#save();
+      }
     } else {
       if (this.init.status === "stopped") {
         throw new ShimFailure("failed_precondition", `container ${this.id} is not running`);
@@ -312,7 +315,7 @@ export class Container {
         ["exec", "--process", specPath, this.id],
         (code) => onExit(code),
       );
-      p.status = "running";
+      if (!p.exit) p.status = "running";
       onExit = (code) => void this.#exited(p, code);
       if (exitCode !== undefined) onExit(exitCode);
     }
@@ -349,6 +352,7 @@ export class Container {
 
   async pause(): Promise<void> {
     await this.#runtime(["pause", this.id]);
+    if (this.init.exit) return;
     this.init.status = "paused";
     this.rec.status = "paused";
     this.#save();
@@ -356,6 +360,7 @@ export class Container {
 
   async resume(): Promise<void> {
     await this.#runtime(["resume", this.id]);
+    if (this.init.exit) return;
     this.init.status = "running";
     this.rec.status = "running";
     this.#save();

@@ -176,3 +176,59 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "daemonless: SIGKILL of containerd in the middle of creates and deletes loses nothing",
+  T,
+  async () => {
+    await withDaemon({ shimGroupSize: 2 }, async (t) => {
+      const ids = ["k0", "k1", "k2", "k3", "k4", "k5"];
+      for (const id of ids) await t.container(NS, id, { args: ["sleep", "3600"] });
+      for (const delay of [40, 120, 250, 400]) {
+        // Every container cycles create → start → kill → wait → delete until
+        // the daemon dies; any error but the daemon's going away is a failure.
+        const unexpected: string[] = [];
+        const churn = ids.map(async (id) => {
+          try {
+            for (;;) {
+              await t.c.tasks("Create", NS, { container_id: id });
+              await t.c.tasks("Start", NS, { container_id: id });
+              await t.c.tasks("Kill", NS, { container_id: id, signal: 9 });
+              await t.c.tasks("Wait", NS, { container_id: id });
+              await t.c.tasks("Delete", NS, { container_id: id });
+            }
+          } catch (e) {
+            if ((e as { code?: number }).code !== 14) unexpected.push(`${id}: ${e}`);
+          }
+        });
+        const settled = Promise.allSettled(churn);
+        await new Promise((r) => setTimeout(r, delay));
+        await t.d.stop("SIGKILL");
+        await settled;
+        assert.deepEqual(unexpected, [], `delay ${delay} ms`);
+        await t.d.restart();
+        await t.reconnect();
+        // Whatever state each task was left in, it can be driven to the end,
+        // and a new task can be made afterwards.
+        const { tasks } = await t.c.tasks("List", NS, {});
+        for (const p of tasks) {
+          if (p.status !== "STOPPED") {
+            await t.c.tasks("Kill", NS, { container_id: p.id, signal: 9, all: true });
+          }
+          await t.c.tasks("Wait", NS, { container_id: p.id });
+          await t.c.tasks("Delete", NS, { container_id: p.id });
+        }
+        assert.deepEqual((await t.c.tasks("List", NS, {})).tasks, []);
+        await waitFor(
+          "shims to exit",
+          () => processesMentioning([`${t.d.state}/shims`]).length === 0,
+        );
+      }
+      for (const id of ids) {
+        await t.c.tasks("Create", NS, { container_id: id });
+        await t.c.tasks("Start", NS, { container_id: id });
+      }
+      assert.equal((await t.c.tasks("List", NS, {})).tasks.length, ids.length);
+    });
+  },
+);

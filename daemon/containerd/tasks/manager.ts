@@ -51,9 +51,12 @@ export class Task {
   private readonly waiters = new Map<string, ((e: ExitRecord) => void)[]>();
   /** Processes being started: their exit waits until the start is published. */
   private readonly starting = new Map<string, ExitRecord | null>();
-  /** Set once Delete has removed the record: nothing may write it again. */
+  /** Set once the record is removed: nothing may write it again. */
   removed = false;
+  /** Set while (and after) the task is being deleted: it is no longer visible. */
   deleting?: Promise<ExitRecord>;
+  /** Set when its shim was lost and the runtime is cleaning up behind it. */
+  reaping?: Promise<void>;
 
   constructor(public rec: TaskRecord, public shim: ShimHandle) {}
 
@@ -266,7 +269,7 @@ export class TaskManager {
       Deno.mkdirSync(rec.runtimeRoot, { recursive: true, mode: 0o711 });
       t.save(); // before the shim exists: a crash from here on is cleaned up at restart
       writeBundle(rec.bundle, spec);
-      const conn = await this.pool.conn(shim);
+      const conn = await this.sendable(t);
       const { pid } = await conn.call("create", {
         id,
         bundle: rec.bundle,
@@ -294,9 +297,35 @@ export class TaskManager {
     return rec.pid;
   }
 
+  /**
+   * The connection to send a task's create on. A grouped shim that became
+   * empty meanwhile is exiting: the task moves to another shim. Marks the
+   * task held by the shim, synchronously with the send that follows.
+   */
+  private async sendable(t: Task): Promise<ShimConn> {
+    const { namespace: ns, id } = t.rec;
+    for (;;) {
+      const shim = t.shim;
+      if (shim.closing || shim.lost) {
+        this.pool.release(shim, id);
+        t.shim = this.pool.pick(ns, id);
+        t.rec.shimDir = t.shim.dir;
+        t.save();
+        continue;
+      }
+      const conn = shim.conn ?? await this.pool.conn(shim);
+      if (shim.closing || shim.lost) continue; // changed while it started
+      this.pool.hold(shim, id);
+      return conn;
+    }
+  }
+
   /** Undoes a failed Create: the shim forgets the container, the bundle goes. */
   private async abandon(t: Task): Promise<void> {
-    const { rec, shim } = t;
+    const { rec } = t;
+    // A failed create leaves the shim without it (and exiting, if it was its only one).
+    this.pool.unhold(t.shim, rec.id);
+    const shim = t.shim;
     await shim.conn?.call("delete", { id: rec.id, force: true }).catch(() => {});
     await this.drop(t);
     if (shim.tasks.size === 0) await this.pool.shutdown(shim);
@@ -353,15 +382,31 @@ export class TaskManager {
       }
       rec.phase = "deleting";
       t.save();
-      // The shim exits after deleting its last container: that is no loss.
-      const last = shim.tasks.size === 1;
+      // The shim exits once a delete leaves it no container (counting
+      // concurrent deletes): that is no loss, and it must get no new ones.
+      const last = shim.held.size - shim.leaving <= 1;
+      shim.leaving++;
       if (last) shim.closing = true;
       try {
         exit = await conn.call("delete", { id: rec.id, force: st.status !== "stopped" });
+        shim.leaving--;
+        this.pool.unhold(shim, rec.id); // together, so concurrent deletes count right
       } catch (e) {
         const err = fromShim(e);
+        shim.leaving--;
         // not_found: the shim had already forgotten it (an earlier, interrupted delete).
-        if (err.code !== Code.NOT_FOUND) {
+        if (err.code === Code.NOT_FOUND) this.pool.unhold(shim, rec.id);
+        else if (err.code === Code.UNAVAILABLE) {
+          // The shim died mid-delete: once it is known lost, reaping ends the delete.
+          for (let i = 0; i < 200 && !t.reaping && !t.removed && !shim.conn; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          if (t.reaping) {
+            await t.reaping;
+            return rec.exit ?? t.exits.get(INIT) ?? st.exit!;
+          }
+          throw err;
+        } else {
           if (last) shim.closing = false;
           rec.phase = "created";
           t.save();
@@ -375,8 +420,15 @@ export class TaskManager {
     return exit;
   }
 
-  /** The end of every delete: the event, then the record and the bundle go. */
+  /**
+   * The end of every delete: the event, then the record and the bundle go,
+   * then the id is free again. Runs once per task, whoever asks (a Delete,
+   * recovery, the reaping of a lost shim).
+   */
   async finishDelete(t: Task, exit: ExitRecord): Promise<void> {
+    if (t.removed) return;
+    t.removed = true;
+    t.deleting ??= Promise.resolve(exit); // hidden from now on
     const { rec } = t;
     this.publish(rec.namespace, "/tasks/delete", {
       container_id: rec.id,
@@ -385,16 +437,31 @@ export class TaskManager {
       exited_at: toTimestamp(exit.exitedAt),
       id: "",
     });
-    t.removed = true;
     removeRecord(rec);
-    this.tasks.delete(t.key);
     t.settle(INIT, exit);
     for (const execId of Object.keys(rec.execs)) t.settle(execId, t.exits.get(execId) ?? exit);
-    this.pool.release(t.shim, rec.id);
-    if (t.shim.lost && t.shim.tasks.size === 0) this.pool.forget(t.shim);
+    await this.release(t);
+  }
+
+  /** Forgets a task that never finished Create (no events: it was never announced). */
+  async drop(t: Task): Promise<void> {
+    if (t.removed) return;
+    t.removed = true;
+    t.deleting ??= Promise.resolve({ pid: 0, status: 0, exitedAt: nowRfc3339() });
+    removeRecord(t.rec);
+    await this.release(t);
+  }
+
+  /** Removes a finished task's bundle, then frees its id and its place in the shim. */
+  private async release(t: Task): Promise<void> {
+    const { rec } = t;
+    // The bundle goes before the id is free: a new task of the same id reuses the path.
     await removeBundle(rec.bundle).catch((e) =>
       this.log(`removing ${rec.bundle}: ${(e as Error).message}`)
     );
+    if (this.tasks.get(t.key) === t) this.tasks.delete(t.key);
+    this.pool.release(t.shim, rec.id);
+    if (t.shim.lost && t.shim.tasks.size === 0) this.pool.forget(t.shim);
   }
 
   async deleteProcess(ns: string, id: string, execId: string): Promise<ExitRecord> {
@@ -624,27 +691,23 @@ export class TaskManager {
     if (h.tasks.size === 0) this.pool.forget(h);
   }
 
-  async reapTask(t: Task): Promise<void> {
-    const { rec } = t;
-    const reaped = await reapContainer(rec.runtimeRoot, rec.id, rec.bundle, rec.pid);
-    if (rec.phase === "creating") return this.drop(t);
-    const exit = t.exits.get(INIT) ?? rec.exit ?? reaped;
-    rec.exit = exit;
-    t.save();
-    for (const execId of Object.keys(rec.execs)) {
-      this.onExit(t, execId, t.exits.get(execId) ?? { ...exit, pid: 0 });
-    }
-    this.onExit(t, INIT, exit);
-    if (rec.phase === "deleting") await this.finishDelete(t, exit);
-  }
-
-  /** Forgets a task that never finished Create (no events: it was never announced). */
-  async drop(t: Task): Promise<void> {
-    t.removed = true;
-    removeRecord(t.rec);
-    this.tasks.delete(t.key);
-    this.pool.release(t.shim, t.rec.id);
-    await removeBundle(t.rec.bundle).catch(() => {});
+  /** Reaps a task whose shim is gone (once, however many ask). */
+  reapTask(t: Task): Promise<void> {
+    if (t.removed) return Promise.resolve();
+    t.reaping ??= (async () => {
+      const { rec } = t;
+      const reaped = await reapContainer(rec.runtimeRoot, rec.id, rec.bundle, rec.pid);
+      if (rec.phase === "creating") return await this.drop(t);
+      const exit = t.exits.get(INIT) ?? rec.exit ?? reaped;
+      rec.exit = exit;
+      t.save();
+      for (const execId of Object.keys(rec.execs)) {
+        this.onExit(t, execId, t.exits.get(execId) ?? { ...exit, pid: 0 });
+      }
+      this.onExit(t, INIT, exit);
+      if (rec.phase === "deleting") await this.finishDelete(t, exit);
+    })();
+    return t.reaping;
   }
 }
 

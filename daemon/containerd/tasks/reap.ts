@@ -60,3 +60,26 @@ export function pidAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Live processes serving shim directory `dir` (`... shim --dir DIR ...`),
+ * found by their command line: a shim that is still starting has not
+ * written its pid file yet.
+ */
+export function shimProcesses(dir: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    let argv: string[];
+    try {
+      argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+    } catch {
+      continue;
+    }
+    const i = argv.indexOf("--dir");
+    if (i > 0 && argv[i + 1] === dir && argv.includes("shim") && pidAlive(Number(e.name))) {
+      found.push(Number(e.name));
+    }
+  }
+  return found;
+}

@@ -9,10 +9,11 @@
  * exited (reap.ts). Records caught mid-Create are undone, mid-Delete
  * finished; shims and bundles that no record owns are removed.
  */
-import { INIT, type ProcessState } from "../../../shim/api.ts";
+import { CONTAINER_FILES, INIT, type ProcessState } from "../../../shim/api.ts";
 import { removeBundle } from "./bundle.ts";
 import { Task, type TaskManager } from "./manager.ts";
-import type { ShimHandle } from "./shims.ts";
+import type { ShimConn, ShimHandle } from "./shims.ts";
+import { reapContainer } from "./reap.ts";
 import { loadRecords, type TaskRecord } from "./store.ts";
 import { nowRfc3339 } from "./time.ts";
 
@@ -53,6 +54,7 @@ async function recover(m: TaskManager): Promise<void> {
   for (const rec of records) {
     const h = m.pool.handle(rec.shimDir, rec.namespace);
     h.tasks.add(rec.id);
+    m.pool.hold(h, rec.id);
     const t = new Task(rec, h);
     if (rec.exit) t.exits.set(INIT, rec.exit);
     // Registered before connecting, so events pushed at subscribe find their task.
@@ -85,25 +87,27 @@ async function recoverShim(m: TaskManager, h: ShimHandle, ts: Task[]): Promise<v
   const log = (msg: string) => m.log(`recovery: ${msg}`);
   await m.pool.adopt(h);
   if (!h.conn) {
-    log(`shim ${h.dir} is gone: reaping ${ts.map((t) => t.rec.id).join(", ")}`);
+    const live = ts.filter((t) => t.rec.phase === "created").map((t) => t.rec.id);
+    if (live.length) log(`shim ${h.dir} is gone: reaping ${live.join(", ")}`);
     await m.reapShim(h);
     return;
   }
   const conn = h.conn;
-  const { containers } = await conn.call("list", {}).catch(() => ({ containers: [] }));
-  const inits = new Map<string, ProcessState>();
-  for (const c of containers) if (c.execId === INIT) inits.set(c.id, c);
-
   for (const t of ts) {
     const rec: TaskRecord = t.rec;
-    const st = inits.get(rec.id);
     try {
       if (rec.phase === "creating") {
         // The client never heard back: undo, as containerd cleans up a failed create.
+        const st = await settledState(conn, rec);
+        if (st && h.held.size === 1) h.closing = true; // it exits after deleting its last one
         if (st) await conn.call("delete", { id: rec.id, force: true }).catch(() => {});
+        await reapContainer(rec.runtimeRoot, rec.id, rec.bundle, 0);
         await m.drop(t);
-      } else if (rec.phase === "deleting") {
-        if (h.tasks.size === 1) h.closing = true; // it exits after deleting its last one
+        continue;
+      }
+      const st = await stateOf(conn, rec.id);
+      if (rec.phase === "deleting") {
+        if (h.held.size === 1) h.closing = true; // it exits after deleting its last one
         const exit = st
           ? await conn.call("delete", { id: rec.id, force: true }).catch(() => st.exit)
           : undefined;
@@ -129,10 +133,48 @@ async function recoverShim(m: TaskManager, h: ShimHandle, ts: Task[]): Promise<v
   }
   // Containers of this shim that no record knows (cannot normally happen:
   // records are written before the shim creates anything).
-  for (const id of inits.keys()) {
-    if (!ts.some((t) => t.rec.id === id)) {
-      await conn.call("delete", { id, force: true }).catch(() => {});
+  const { containers } = await conn.call("list", {}).catch(() => ({ containers: [] }));
+  for (const c of containers) {
+    if (c.execId === INIT && !ts.some((t) => t.rec.id === c.id)) {
+      await conn.call("delete", { id: c.id, force: true }).catch(() => {});
     }
   }
   if (h.tasks.size === 0) await m.pool.shutdown(h);
+}
+
+/** The shim's state of a container's init; undefined if the shim does not know it. */
+async function stateOf(conn: ShimConn, id: string): Promise<ProcessState | undefined> {
+  try {
+    return await conn.call("state", { id });
+  } catch (e) {
+    if ((e as { code?: string }).code === "not_found") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The state of a container whose Create was cut short, once the shim is
+ * done with it: a create still running in the shim (its record file is
+ * there, but no pid yet) must finish before it can be undone, or the
+ * runtime would create the container after the undo.
+ */
+async function settledState(conn: ShimConn, rec: TaskRecord): Promise<ProcessState | undefined> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const st = await stateOf(conn, rec.id).catch(() => undefined);
+    const inFlight = st
+      ? st.pid === 0 && st.status === "created"
+      : exists(`${rec.bundle}/${CONTAINER_FILES.record}`);
+    if (!inFlight || Date.now() > deadline) return st;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -11,7 +11,7 @@
 import type { Event } from "../../../shim/api.ts";
 import { SHIM_PID_FILE } from "../../../shim/api.ts";
 import type { ShimClient } from "../../../shim/client.ts";
-import { pidAlive } from "./reap.ts";
+import { pidAlive, shimProcesses } from "./reap.ts";
 
 /** What the task manager needs of a shim connection. */
 export type ShimConn = Pick<ShimClient, "call" | "events" | "close">;
@@ -23,10 +23,18 @@ export interface ShimDriver {
 
 export class ShimHandle {
   conn?: ShimConn;
-  /** Container ids supervised (created or being created). */
+  /** Container ids bound to this shim (created, being created, or about to be). */
   readonly tasks = new Set<string>();
+  /**
+   * Container ids the shim has (or has been sent a create for): the shim
+   * exits by itself once a request leaves it none, so this, not `tasks`,
+   * says when it is about to go.
+   */
+  readonly held = new Set<string>();
   /** No container left: the shim exits by itself; never hand it new ones. */
   closing = false;
+  /** Deletes of its containers in flight (the shim exits when they leave none). */
+  leaving = 0;
   /** The shim is gone for good. */
   lost = false;
   /** Settles when the shim is started (single flight for grouped creates). */
@@ -70,8 +78,12 @@ export class ShimPool {
         }
       }
     }
-    const name = this.groupSize > 1 ? `group-${crypto.randomUUID().slice(0, 8)}` : id;
-    const h = new ShimHandle(`${this.state}/shims/${namespace}/${name}`, namespace);
+    // A fresh directory per shim: an exiting shim may still hold an old one.
+    const base = `${this.state}/shims/${namespace}/`;
+    const rand = () => crypto.randomUUID().slice(0, 8);
+    let dir = base + (this.groupSize > 1 ? `group-${rand()}` : id);
+    while (this.handles.has(dir) || exists(dir)) dir = `${base}${id}-${rand()}`;
+    const h = new ShimHandle(dir, namespace);
     this.handles.set(h.dir, h);
     h.tasks.add(id);
     return h;
@@ -104,16 +116,33 @@ export class ShimPool {
 
   /** Connects to an existing shim; marks it lost if it does not answer. */
   async adopt(h: ShimHandle): Promise<void> {
-    // A live shim may be busy for a moment; a dead one refuses at once.
-    for (let attempt = 0; attempt < 5 && !h.conn; attempt++) {
+    // A live shim may be busy, or still starting (no pid file, no socket
+    // yet); a dead one refuses at once.
+    const deadline = Date.now() + 10_000;
+    while (!h.conn) {
       try {
         await this.attach(h, await this.driver.connect(h.dir));
       } catch {
-        if (!pidAlive(h.pid)) break;
-        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+        if (!this.alive(h) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
       }
     }
     if (!h.conn) this.markLost(h);
+  }
+
+  /** Whether any process serves the shim's directory (by pid file or command line). */
+  private alive(h: ShimHandle): boolean {
+    return pidAlive(h.pid) || shimProcesses(h.dir).length > 0;
+  }
+
+  /** Notes that the shim has (or is being sent a create for) a container. */
+  hold(h: ShimHandle, id: string): void {
+    h.held.add(id);
+  }
+
+  /** Notes that the shim no longer has a container; with none left it is exiting. */
+  unhold(h: ShimHandle, id: string): void {
+    if (h.held.delete(id) && h.held.size === 0) h.closing = true;
   }
 
   /**
@@ -122,6 +151,7 @@ export class ShimPool {
    */
   release(h: ShimHandle, id: string): void {
     h.tasks.delete(id);
+    this.unhold(h, id);
     if (h.tasks.size) return;
     h.closing = true;
     if (!h.conn && !h.ready) this.forget(h);
@@ -153,7 +183,7 @@ export class ShimPool {
       return;
     }
     // Not asked to go: a crash, or a broken connection to a live shim.
-    if (pidAlive(h.pid)) {
+    if (this.alive(h)) {
       try {
         await this.attach(h, await this.driver.connect(h.dir));
         return;
@@ -164,10 +194,10 @@ export class ShimPool {
   }
 
   private markLost(h: ShimHandle): void {
-    const pid = h.pid;
     // A shim that is alive but does not answer cannot be trusted with its
     // containers any more: stop it before the runtime cleans up behind it.
-    if (pidAlive(pid)) {
+    for (const pid of new Set([h.pid, ...shimProcesses(h.dir)])) {
+      if (!pidAlive(pid)) continue;
       try {
         Deno.kill(pid, "SIGKILL");
       } catch { /* gone meanwhile */ }
@@ -177,9 +207,19 @@ export class ShimPool {
 
   /** Drops a shim that has exited, with its directory. */
   forget(h: ShimHandle): void {
-    if (this.handles.get(h.dir) === h) this.handles.delete(h.dir);
+    if (this.handles.get(h.dir) !== h) return; // already forgotten
+    this.handles.delete(h.dir);
     try {
       Deno.removeSync(h.dir, { recursive: true });
     } catch { /* already gone */ }
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }

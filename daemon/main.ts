@@ -7,6 +7,7 @@ import { BERTH_VERSION, daemonId, type Engine, stderrLogger } from "./engine.ts"
 import { createApi } from "./api/app.ts";
 import { listen, type Listener } from "./server/listen.ts";
 import { API_VERSION } from "./api/version.ts";
+import { type ContainerdHandle, ensureContainerd } from "./containerd_supervisor.ts";
 
 const HELP = `Usage: dockerd [OPTIONS]
 
@@ -52,6 +53,14 @@ export async function main(args: string[]): Promise<number> {
   Deno.mkdirSync(config.dataRoot, { recursive: true, mode: 0o711 });
   Deno.mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
 
+  let containerd: ContainerdHandle;
+  try {
+    containerd = await ensureContainerd(config, log);
+  } catch (e) {
+    log.error(`failed to start containerd: ${(e as Error).message}`);
+    return 1;
+  }
+
   const engine: Engine = {
     version: BERTH_VERSION,
     id: daemonId(config.dataRoot),
@@ -76,6 +85,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     log.error(`failed to start: ${(e as Error).message}`);
     for (const l of listeners) await l.close();
+    await containerd.stop();
     return 1;
   }
   log.info(`Daemon has completed initialization (berth ${BERTH_VERSION}, API ${API_VERSION})`);
@@ -85,5 +95,7 @@ export async function main(args: string[]): Promise<number> {
   const sig = await stop;
   log.info(`received ${sig}: shutting down; containers keep running`);
   await Promise.all(listeners.map((l) => l.close()));
+  // Containers are supervised by their shims; containerd re-adopts them when it starts again.
+  await containerd.stop();
   return 0;
 }

@@ -4,7 +4,7 @@
  * permissions, flags and daemon.json, shutdown.
  */
 import assert from "node:assert/strict";
-import { dockerdArgv, startDockerd } from "./helpers/dockerd.ts";
+import { dockerdArgv, killContainerd, startDockerd } from "./helpers/dockerd.ts";
 import { T } from "./helpers/fixture.ts";
 
 const td = new TextDecoder();
@@ -200,5 +200,50 @@ Deno.test("bad flags and configuration files are refused clearly", T, async () =
     assert.match(r.stderr, /unable to read the configuration file/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dockerd runs its own containerd, which outlives a killed dockerd", T, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "berth-test-dockerd-" });
+  try {
+    const a = await startDockerd({ dir });
+    const sock = `${dir}/exec/containerd/containerd.sock`;
+    const pid = Number(Deno.readTextFileSync(`${dir}/exec/containerd/containerd.pid`).trim());
+    const ctr = async () =>
+      await new Deno.Command("ctr", {
+        args: ["--address", sock, "version"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    let out = await ctr();
+    assert.equal(out.code, 0, td.decode(out.stderr));
+    assert.match(td.decode(out.stdout), /berth/);
+
+    await a.stop("SIGKILL");
+    out = await ctr();
+    assert.equal(out.code, 0, "containerd survives dockerd's SIGKILL");
+
+    const b = await startDockerd({ dir });
+    assert.match(b.log(), /using the running containerd/);
+    assert.equal(
+      Number(Deno.readTextFileSync(`${dir}/exec/containerd/containerd.pid`).trim()),
+      pid,
+      "the same containerd is reused",
+    );
+    // A clean shutdown stops the containerd it manages (containers would keep running).
+    assert.equal((await b.stop("SIGTERM")).code, 0);
+    const gone = () => {
+      try {
+        return /^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+      } catch {
+        return true;
+      }
+    };
+    assert.ok(gone(), "containerd stopped (or is a zombie awaiting its reaper)");
+    await b.close();
+    await a.close();
+  } finally {
+    await killContainerd(dir);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

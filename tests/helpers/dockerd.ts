@@ -120,6 +120,8 @@ export async function startDockerd(
     stop,
     close: async () => {
       await stop();
+      // A dockerd killed with SIGKILL leaves its containerd running: stop that too.
+      await killContainerd(dir);
       logFile.close();
       if (!opts.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
@@ -163,4 +165,24 @@ async function pump(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Prom
   try {
     for await (const chunk of stream) await file.write(chunk);
   } catch { /* file closed at the end of the test */ }
+}
+
+/** Stops the containerd a test dockerd started under `dir` (if it still runs). */
+export async function killContainerd(dir: string): Promise<void> {
+  let pid = 0;
+  try {
+    pid = Number(Deno.readTextFileSync(`${dir}/exec/containerd/containerd.pid`).trim());
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+    } catch {
+      return false;
+    }
+  };
+  if (!pid || !alive()) return;
+  Deno.kill(pid, "SIGKILL");
+  for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 10));
 }

@@ -455,3 +455,24 @@ Deno.test({
     });
   },
 });
+
+Deno.test("tasks: an OOM-killed task gets /tasks/oom before its exit", T, async () => {
+  await withDaemon({}, async (t) => {
+    const limit = 16 * 1024 * 1024;
+    await t.container(NS, "hog", {
+      args: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+      mutate: (s) => {
+        s.linux!.resources = { ...s.linux!.resources, memory: { limit, swap: limit } };
+      },
+    });
+    await t.c.tasks("Create", NS, { container_id: "hog" });
+    await t.c.tasks("Start", NS, { container_id: "hog" });
+    assert.equal((await t.c.tasks("Wait", NS, { container_id: "hog" })).exit_status, 137);
+    const oom = await t.ev.next((e) => e.topic === "/tasks/oom");
+    assert.equal(oom.event.container_id, "hog");
+    assert.equal(oom.type, "containerd.events.TaskOOM");
+    const topics = t.ev.events.map((e) => e.topic);
+    assert.ok(topics.indexOf("/tasks/oom") < topics.indexOf("/tasks/exit"), topics.join());
+    await t.c.tasks("Delete", NS, { container_id: "hog" });
+  });
+});

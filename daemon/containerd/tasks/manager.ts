@@ -28,6 +28,7 @@ import type { Process, Resources } from "../../../runtime/spec/types.ts";
 import { parseSpec, removeBundle, writeBundle } from "./bundle.ts";
 import { execStdio, initStdio } from "./io.ts";
 import { metricsAny } from "./metrics.ts";
+import { oomKills } from "./oom.ts";
 import {
   EVENT_TYPES,
   type MetricMsg,
@@ -57,6 +58,8 @@ export class Task {
   deleting?: Promise<ExitRecord>;
   /** Set when its shim was lost and the runtime is cleaning up behind it. */
   reaping?: Promise<void>;
+  /** TaskOOM was published. */
+  oom = false;
 
   constructor(public rec: TaskRecord, public shim: ShimHandle) {}
 
@@ -656,9 +659,21 @@ export class TaskManager {
   private onShimEvent(h: ShimHandle, ev: Event): void {
     const t = this.tasks.get(`${h.namespace}/${ev.id}`);
     if (!t) return;
-    if (ev.type === "exit") this.onExit(t, ev.execId, ev.exit);
-    else if (ev.type === "oom") this.publish(h.namespace, "/tasks/oom", { container_id: ev.id });
+    if (ev.type === "exit") {
+      // The shim reports no OOM: look at the cgroup before reporting the exit.
+      if (ev.execId === INIT && !t.exits.has(INIT) && oomKills(t.rec.bundle, t.rec.id) > 0) {
+        this.onOOM(t);
+      }
+      this.onExit(t, ev.execId, ev.exit);
+    } else if (ev.type === "oom") this.onOOM(t);
     // start and delete are published by the calls that cause them.
+  }
+
+  /** Publishes TaskOOM (once per task). */
+  private onOOM(t: Task): void {
+    if (t.oom) return;
+    t.oom = true;
+    this.publish(t.rec.namespace, "/tasks/oom", { container_id: t.rec.id });
   }
 
   /** Learns an exit: publishes TaskExit (once, across restarts) and wakes the waiters. */

@@ -4,6 +4,7 @@
  * `c.get("engine")`.
  */
 import type { DaemonConfig } from "./config.ts";
+import type { ContainerdClient } from "./containerd_client.ts";
 
 export interface Logger {
   debug(msg: string): void;
@@ -27,6 +28,8 @@ export interface Engine {
   id: string;
   config: DaemonConfig;
   log: Logger;
+  /** containerd's API, in dockerd's namespace. */
+  containerd: ContainerdClient;
   counts(): Counts;
 }
 

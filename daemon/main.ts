@@ -8,6 +8,7 @@ import { createApi } from "./api/app.ts";
 import { listen, type Listener } from "./server/listen.ts";
 import { API_VERSION } from "./api/version.ts";
 import { type ContainerdHandle, ensureContainerd } from "./containerd_supervisor.ts";
+import { ContainerdClient } from "./containerd_client.ts";
 
 const HELP = `Usage: dockerd [OPTIONS]
 
@@ -66,6 +67,7 @@ export async function main(args: string[]): Promise<number> {
     id: daemonId(config.dataRoot),
     config,
     log,
+    containerd: new ContainerdClient(containerd.address),
     counts: () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
   };
   const api = createApi(engine);
@@ -95,6 +97,7 @@ export async function main(args: string[]): Promise<number> {
   const sig = await stop;
   log.info(`received ${sig}: shutting down; containers keep running`);
   await Promise.all(listeners.map((l) => l.close()));
+  engine.containerd.close();
   // Containers are supervised by their shims; containerd re-adopts them when it starts again.
   await containerd.stop();
   return 0;

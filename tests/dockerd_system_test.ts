@@ -27,6 +27,9 @@ Deno.test("the Docker CLI negotiates the API version and shows the server", T, a
     assert.equal(v.Server.MinAPIVersion, "1.24");
     assert.equal(v.Server.Os, "linux");
     assert.ok(v.Server.Components.some((c: { Name: string }) => c.Name === "Engine"));
+    // containerd's version comes from containerd itself, over its gRPC API.
+    const ctd = v.Server.Components.find((c: { Name: string }) => c.Name === "containerd");
+    assert.match(ctd.Version, /^1\.6\.\d+\+berth/);
 
     const info = await d.docker(["info", "--format", "{{json .}}"]);
     assert.equal(info.code, 0, info.stderr);

@@ -28,7 +28,27 @@ export function systemRoutes(app: App): void {
         "Content-Length": "0",
       },
     }));
-  app.get("/version", (c) => c.json(versionInfo(c.get("engine"))));
+  app.get("/version", async (c) => {
+    const engine = c.get("engine");
+    const v = versionInfo(engine);
+    // containerd's own answer, as `docker version` shows it; absent if it does not answer.
+    try {
+      const cv = await engine.containerd.call<{ version: string; revision: string }>(
+        "version",
+        "Version",
+        {},
+      );
+      v.Components[1] = {
+        Name: "containerd",
+        Version: cv.version,
+        Details: { GitCommit: cv.revision },
+      };
+    } catch (e) {
+      engine.log.warn(`containerd version: ${(e as Error).message}`);
+      v.Components.splice(1, 1);
+    }
+    return c.json(v);
+  });
   app.get("/info", (c) => c.json(systemInfo(c.get("engine"))));
 }
 

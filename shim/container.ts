@@ -63,6 +63,8 @@ const td = new TextDecoder();
 
 export class Container {
   readonly procs = new Map<string, Proc>();
+  /** Set while create runs. */
+  creating?: Promise<number>;
   rec: ContainerRecord;
   #attachServer?: Deno.Listener;
 

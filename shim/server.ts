@@ -15,6 +15,8 @@ export class ShimServer {
   #subscribers = new Set<Deno.Conn>();
   #backlog: Event[] = [];
   #everCreated = false;
+  /** Decided to exit: refuse new containers rather than orphan them. */
+  #exiting = false;
   readonly #done = Promise.withResolvers<void>();
   /** Resolves when the shim should exit. */
   readonly done = this.#done.promise;
@@ -111,6 +113,9 @@ export class ShimServer {
         if (typeof p.bundle !== "string" || !p.bundle.startsWith("/")) {
           throw new ShimFailure("invalid_argument", "bundle must be an absolute path");
         }
+        if (this.#exiting) {
+          throw new ShimFailure("unavailable", "the shim is exiting; start another one");
+        }
         if (this.containers.has(p.id)) {
           throw new ShimFailure("already_exists", `container ${p.id}: already exists`);
         }
@@ -120,11 +125,14 @@ export class ShimServer {
         });
         this.containers.set(p.id, c);
         this.#everCreated = true;
+        c.creating = c.create();
         try {
-          return { pid: await c.create() };
+          return { pid: await c.creating };
         } catch (e) {
           this.containers.delete(p.id);
           throw e;
+        } finally {
+          c.creating = undefined;
         }
       }
       case "start":
@@ -144,7 +152,11 @@ export class ShimServer {
       case "state":
         return this.#get(p.id).state(p.execId ?? INIT);
       case "list":
-        return { containers: [...this.containers.values()].map((c) => c.state(INIT)) };
+        return {
+          containers: [...this.containers.values()].filter((c) => c.procs.has(INIT)).map((c) =>
+            c.state(INIT)
+          ),
+        };
       case "pids":
         return { pids: await this.#get(p.id).pids() };
       case "stats":
@@ -155,6 +167,11 @@ export class ShimServer {
         return await this.#get(p.id).wait(p.execId ?? INIT);
       case "delete": {
         const c = this.#get(p.id);
+        // A delete racing a create waits for it, so the runtime cannot create after we deleted.
+        await c.creating?.catch(() => {});
+        if (!this.containers.has(p.id)) {
+          throw new ShimFailure("not_found", `container ${p.id}: not found`);
+        }
         const execId = p.execId ?? INIT;
         const exit = await c.delete(execId, Boolean(p.force));
         if (execId === INIT) {
@@ -184,7 +201,8 @@ export class ShimServer {
 
   /** A shim with no container left (after having had one) exits. */
   #maybeExit(): void {
-    if (this.#everCreated && this.containers.size === 0) {
+    if (this.#everCreated && this.containers.size === 0 && !this.#exiting) {
+      this.#exiting = true;
       // Let the last answer leave first.
       setTimeout(() => this.#done.resolve(), 50);
     }

@@ -5,6 +5,7 @@
  * (CVE-2019-5736).
  */
 import assert from "node:assert/strict";
+import { DOCKER_DEFAULT_CAPS } from "../daemon/containers/spec.ts";
 import { runContainer, runOk, shc, T, withContainer } from "./helpers/fixture.ts";
 import { describe, isBerth, readText, REPO, runtimeArgv, waitFor } from "./helpers/runtime.ts";
 import { DEFAULT_MASKED_PATHS } from "../runtime/spec/default.ts";
@@ -327,23 +328,6 @@ Deno.test({
     });
   },
 });
-
-const DOCKER_DEFAULT_CAPS = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-];
 
 async function sha256(path: string): Promise<string> {
   const out = await new Deno.Command("sha256sum", { args: [path] }).output();

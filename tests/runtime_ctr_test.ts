@@ -70,7 +70,7 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const p of points) await sh("umount", ["-l", p]);
 }
 
-async function killMatching(text: string): Promise<void> {
+function killMatching(text: string): void {
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
@@ -181,7 +181,7 @@ Deno.test({
         daemon.kill("SIGTERM");
       } catch { /* gone */ }
       await daemon.status;
-      await killMatching(sock);
+      killMatching(sock);
       await unmountUnder(dir);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

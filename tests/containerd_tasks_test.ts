@@ -471,6 +471,8 @@ Deno.test("tasks: an OOM-killed task gets /tasks/oom before its exit", T, async 
     const oom = await t.ev.next((e) => e.topic === "/tasks/oom");
     assert.equal(oom.event.container_id, "hog");
     assert.equal(oom.type, "containerd.events.TaskOOM");
+    // Wait answers as soon as the exit is known; its event may still be on its way.
+    await t.ev.next((e) => e.topic === "/tasks/exit");
     const topics = t.ev.events.map((e) => e.topic);
     assert.ok(topics.indexOf("/tasks/oom") < topics.indexOf("/tasks/exit"), topics.join());
     await t.c.tasks("Delete", NS, { container_id: "hog" });

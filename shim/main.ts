@@ -4,25 +4,25 @@
  * container's processes become its children when the runtime exits), then
  * serves DIR/shim.sock until its last container is deleted.
  */
-import { parseArgs } from "node:util";
 import { PR, prctl, setsid } from "../runtime/linux/libc.ts";
 import { SHIM_PID_FILE, SHIM_SOCKET } from "./api.ts";
 import { writeJsonDurable } from "./records.ts";
 import { ShimServer } from "./server.ts";
 
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { dir: { type: "string" }, debug: { type: "boolean" } },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`shim: ${(e as Error).message}`);
-    return 2;
+  // Two flags, parsed by hand: node:util would load Deno's Node layer, ≈ 15 ms per shim start.
+  let dir: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--dir") dir = args[++i];
+    else if (a.startsWith("--dir=")) dir = a.slice("--dir=".length);
+    else if (a !== "--debug") {
+      console.error(
+        `shim: unknown argument ${JSON.stringify(a)} (usage: shim --dir DIR [--debug])`,
+      );
+      return 2;
+    }
   }
-  const dir = values.dir;
   if (!dir || !dir.startsWith("/")) {
     console.error("shim: --dir must be an absolute path");
     return 2;

@@ -113,7 +113,7 @@ function implement(
     const name = `${reg.service}/${method}`;
     if (m.responseStream) {
       impl[method] = (call: grpc.ServerWritableStream<Msg, Msg>) => {
-        const fail = (s: StatusError) => call.destroy(Object.assign(new Error(s.message), s));
+        const fail = (s: StatusError) => call.emit("error", Object.assign(new Error(s.message), s));
         if (!fn) return fail(unimplemented(reg.service, method));
         let ns: string;
         try {
@@ -122,10 +122,13 @@ function implement(
           return fail(toStatus(e));
         }
         debug(`stream ${name} ns=${ns}`);
-        (fn as StreamHandler)(ns, call.request, call).then(
-          () => call.end(),
-          (e) => fail(toStatus(e)),
-        );
+        let p: Promise<void>;
+        try {
+          p = (fn as StreamHandler)(ns, call.request, call);
+        } catch (e) {
+          return fail(toStatus(e));
+        }
+        p.then(() => call.end(), (e) => fail(toStatus(e)));
       };
     } else {
       impl[method] = (

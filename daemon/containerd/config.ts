@@ -57,9 +57,9 @@ const LEVELS: Record<string, Level> = {
   panic: "error",
 };
 
-function level(v: string): Level {
+function level(v: string, exitCode = 2): Level {
   const l = LEVELS[v.toLowerCase()];
-  if (!l) throw new ConfigError(`not a valid log level: ${JSON.stringify(v)}`);
+  if (!l) throw new ConfigError(`not a valid log level: ${JSON.stringify(v)}`, exitCode);
   return l;
 }
 
@@ -154,13 +154,15 @@ export function parseConfigText(text: string, file: string): FileConfig {
     address: str(grpc.address, "grpc.address"),
     uid: int(grpc.uid, "grpc.uid", 0),
     gid: int(grpc.gid, "grpc.gid", 0),
-    logLevel: lvl ? level(lvl) : undefined,
+    logLevel: lvl ? level(lvl, 1) : undefined,
     shimGroupSize: int(shim.group_size, 'plugins."berth.shim".group_size', 1) ??
       int(berth.shim_group_size, "berth.shim_group_size", 1),
   };
 }
 
 function absolute(p: string, what: string): string {
+  // containerd's address is a path; tolerate the gRPC target form too.
+  if (what === "address" && p.startsWith("unix://")) p = p.slice("unix://".length);
   if (!p.startsWith("/")) throw new ConfigError(`${what} must be an absolute path: ${p}`);
   return p.replace(/\/+$/, "") || "/";
 }

@@ -1,0 +1,105 @@
+/**
+ * The Engine API's hijacked streams (attach, exec start): the HTTP
+ * connection is taken over after `101 UPGRADED` and becomes the process's
+ * stdio. dockerd holds no stdio itself: it bridges the client's connection to
+ * the shim's attach socket (see shim/api.ts AttachHeader), which already
+ * speaks Docker's framing (raw with a TTY, 8-byte multiplexed frames without).
+ */
+import type { Duplex } from "node:stream";
+import { Buffer } from "node:buffer";
+import type { AttachHeader } from "../../shim/api.ts";
+import { DetachFilter } from "./detach_keys.ts";
+
+export interface BridgeOptions {
+  /** The container's (or exec's) attach socket. */
+  attachSocket: string;
+  header: AttachHeader;
+  /** With a TTY the stream is raw, else multiplexed. */
+  tty: boolean;
+  /** Detach sequence to watch for on stdin (attach only; absent for exec). */
+  detachKeys?: Uint8Array;
+  /** Called when the client typed the detach sequence. */
+  onDetach?: () => void;
+}
+
+/** Writes the 101 answer that turns the connection into a raw stream. */
+export function upgradeResponse(tty: boolean): string {
+  const type = tty
+    ? "application/vnd.docker.raw-stream"
+    : "application/vnd.docker.multiplexed-stream";
+  return `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\n` +
+    `Upgrade: tcp\r\n\r\n`;
+}
+
+/**
+ * Bridges `client` (the hijacked socket, `head` being bytes already read past
+ * the request) and the shim's attach socket until the output ends, the client
+ * goes away or detaches.
+ */
+export async function bridge(client: Duplex, head: Uint8Array, opts: BridgeOptions): Promise<void> {
+  let shim: Deno.UnixConn;
+  try {
+    shim = await Deno.connect({ transport: "unix", path: opts.attachSocket });
+  } catch (e) {
+    client.end(
+      `HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n` +
+        JSON.stringify({ message: `cannot attach: ${(e as Error).message}` }) + "\n",
+    );
+    return;
+  }
+  client.write(upgradeResponse(opts.tty));
+  await shim.write(new TextEncoder().encode(JSON.stringify(opts.header) + "\n"));
+
+  const filter = opts.detachKeys ? new DetachFilter(opts.detachKeys) : undefined;
+  let closed = false;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      shim.close();
+    } catch { /* closed */ }
+    client.end();
+  };
+
+  // Client → shim (stdin).
+  const toShim = async (chunk: Uint8Array) => {
+    let data = chunk;
+    if (filter) {
+      const r = filter.feed(chunk);
+      data = r.data;
+      if (r.detach) {
+        if (data.length) await shim.write(data).catch(() => {});
+        opts.onDetach?.();
+        finish();
+        return;
+      }
+    }
+    if (data.length) await shim.write(data).catch(() => {});
+  };
+  if (opts.header.stdin) {
+    let chain = head.length ? toShim(head) : Promise.resolve();
+    client.on("data", (b: Buffer) => {
+      chain = chain.then(() => toShim(new Uint8Array(b)));
+    });
+    client.on("end", () => {
+      // The client closed its stdin: pass the half-close on.
+      chain.then(() => shim.closeWrite().catch(() => {}));
+    });
+  }
+  client.on("close", finish);
+  client.on("error", finish);
+
+  // Shim → client (output).
+  const buf = new Uint8Array(64 * 1024);
+  try {
+    for (;;) {
+      const n = await shim.read(buf);
+      if (n === null || closed) break;
+      if (!client.write(Buffer.from(buf.subarray(0, n)))) {
+        // The client reads slowly: wait for it (the shim's queue absorbs the rest).
+        await new Promise((r) => client.once("drain", r));
+      }
+    }
+  } catch { /* the shim went away */ }
+  finish();
+}

@@ -5,11 +5,14 @@
  * `namespace==default`, `event.container_id==web`).
  */
 import type grpc from "@grpc/grpc-js";
-import { type Any, type DaemonContext, invalidArgument } from "../context.ts";
+import { type Any, Code, type DaemonContext, invalidArgument } from "../context.ts";
 import type { EnvelopeMsg, Exchange } from "../events.ts";
 import { parseFilters } from "../filters.ts";
 import { validateIdentifier } from "../identifiers.ts";
 import type { Handlers } from "../server.ts";
+
+/** Envelopes a subscriber may leave unread (the stream is in object mode). */
+const MAX_BACKLOG = 10_000;
 
 /** containerd's validateTopic: "/" then identifiers separated by "/". */
 function validateTopic(topic: string): void {
@@ -58,7 +61,18 @@ export function eventsService(ctx: DaemonContext & { events: Exchange }): Handle
     ) => {
       const filter = parseFilters(req.filters);
       return new Promise<void>((resolve) => {
-        const stop = ex.subscribe(filter, (env) => call.write(env));
+        // A subscriber that stops reading is cut off rather than buffered without bound.
+        const stop = ex.subscribe(filter, (env) => {
+          if (call.writableLength > MAX_BACKLOG) {
+            done();
+            call.emit("error", {
+              code: Code.RESOURCE_EXHAUSTED,
+              details: "event subscriber too slow: too many events pending",
+            });
+            return;
+          }
+          call.write(env);
+        });
         const done = () => {
           stop();
           resolve();

@@ -5,7 +5,7 @@
  *   filter    := selector ("," selector)*       all must match (AND)
  *   selector  := fieldpath [("==" | "!=" | "~=") value]   a bare fieldpath: present
  *   fieldpath := field ("." field)*
- *   field     := quoted | [A-Za-z][A-Za-z0-9_]*
+ *   field     := quoted | [A-Za-z0-9_]+   (what containerd's scanner accepts)
  *   value     := quoted | [^\s,]+
  *   quoted    := "..." (Go escapes) | /.../ | |...|
  *
@@ -92,7 +92,7 @@ class Parser {
   private field(): string {
     const c = this.peek();
     if (this.isQuote(c)) return this.quoted();
-    const m = /^[A-Za-z][A-Za-z0-9_]*/.exec(this.s.slice(this.i));
+    const m = /^[A-Za-z0-9_]+/.exec(this.s.slice(this.i));
     if (!m) this.fail("expected field or quoted");
     this.i += m[0].length;
     return m[0];

@@ -9,6 +9,7 @@
 import type { DaemonConfig } from "./config.ts";
 import type { Logger } from "./engine.ts";
 import { selfCommand } from "../runtime/self_exec.ts";
+import { pidAlive } from "../runtime/linux/proc.ts";
 
 export interface ContainerdHandle {
   address: string;
@@ -23,14 +24,6 @@ async function answers(path: string): Promise<boolean> {
     const conn = await Deno.connect({ transport: "unix", path });
     conn.close();
     return true;
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
   } catch {
     return false;
   }

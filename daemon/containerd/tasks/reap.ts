@@ -6,6 +6,7 @@
  * and take the exit from the shim's durable exit file if it wrote one, else
  * 137 (SIGKILL).
  */
+import { pidAlive } from "../../../runtime/linux/proc.ts";
 import { selfCommand } from "../../../runtime/self_exec.ts";
 import { CONTAINER_FILES, type ExitRecord, INIT } from "../../../shim/api.ts";
 import { unmountBelow } from "./bundle.ts";
@@ -50,16 +51,7 @@ export async function reapContainer(
   return recorded ?? { pid, status: 137, exitedAt: nowRfc3339() };
 }
 
-/** True when `pid` is a live process (not a zombie). */
-export function pidAlive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
+export { pidAlive };
 
 /**
  * Live processes serving shim directory `dir` (`... shim --dir DIR ...`),

@@ -9,6 +9,7 @@
  * exited (reap.ts). Records caught mid-Create are undone, mid-Delete
  * finished; shims and bundles that no record owns are removed.
  */
+import { pathExists } from "../../../runtime/linux/proc.ts";
 import { CONTAINER_FILES, INIT, type ProcessState } from "../../../shim/api.ts";
 import { removeBundle } from "./bundle.ts";
 import { Task, type TaskManager } from "./manager.ts";
@@ -164,17 +165,8 @@ async function settledState(conn: ShimConn, rec: TaskRecord): Promise<ProcessSta
     const st = await stateOf(conn, rec.id).catch(() => undefined);
     const inFlight = st
       ? st.pid === 0 && st.status === "created"
-      : exists(`${rec.bundle}/${CONTAINER_FILES.record}`);
+      : pathExists(`${rec.bundle}/${CONTAINER_FILES.record}`);
     if (!inFlight || Date.now() > deadline) return st;
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -8,6 +8,7 @@
  * gone (or does not answer again), its containers are reaped (see reap.ts)
  * through `onLost`.
  */
+import { pathExists } from "../../../runtime/linux/proc.ts";
 import type { Event } from "../../../shim/api.ts";
 import { SHIM_PID_FILE } from "../../../shim/api.ts";
 import type { ShimClient } from "../../../shim/client.ts";
@@ -82,7 +83,7 @@ export class ShimPool {
     const base = `${this.state}/shims/${namespace}/`;
     const rand = () => crypto.randomUUID().slice(0, 8);
     let dir = base + (this.groupSize > 1 ? `group-${rand()}` : id);
-    while (this.handles.has(dir) || exists(dir)) dir = `${base}${id}-${rand()}`;
+    while (this.handles.has(dir) || pathExists(dir)) dir = `${base}${id}-${rand()}`;
     const h = new ShimHandle(dir, namespace);
     this.handles.set(h.dir, h);
     h.tasks.add(id);
@@ -212,14 +213,5 @@ export class ShimPool {
     try {
       Deno.removeSync(h.dir, { recursive: true });
     } catch { /* already gone */ }
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

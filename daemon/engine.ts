@@ -5,6 +5,7 @@
  */
 import type { DaemonConfig } from "./config.ts";
 import type { ContainerdClient } from "./containerd_client.ts";
+import type { ContainerStore } from "./containers/store.ts";
 
 export interface Logger {
   debug(msg: string): void;
@@ -30,6 +31,8 @@ export interface Engine {
   log: Logger;
   /** containerd's API, in dockerd's namespace. */
   containerd: ContainerdClient;
+  /** dockerd's container records. */
+  containers: ContainerStore;
   counts(): Counts;
 }
 

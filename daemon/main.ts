@@ -9,6 +9,7 @@ import { listen, type Listener } from "./server/listen.ts";
 import { API_VERSION } from "./api/version.ts";
 import { type ContainerdHandle, ensureContainerd } from "./containerd_supervisor.ts";
 import { ContainerdClient } from "./containerd_client.ts";
+import { ContainerStore } from "./containers/store.ts";
 
 const HELP = `Usage: dockerd [OPTIONS]
 
@@ -62,13 +63,28 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
 
+  const containers = new ContainerStore(`${config.dataRoot}/containers`);
+  containers.load(log.warn);
+
   const engine: Engine = {
     version: BERTH_VERSION,
     id: daemonId(config.dataRoot),
     config,
     log,
     containerd: new ContainerdClient(containerd.address),
-    counts: () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+    containers,
+    counts: () => {
+      const all = containers.all();
+      const running = all.filter((r) => r.State.Running && !r.State.Paused).length;
+      const paused = all.filter((r) => r.State.Paused).length;
+      return {
+        containers: all.length,
+        running,
+        paused,
+        stopped: all.length - running - paused,
+        images: 0,
+      };
+    },
   };
   const api = createApi(engine);
 

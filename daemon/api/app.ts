@@ -9,6 +9,7 @@ import { ApiError, errorResponse } from "./errors.ts";
 import { API_VERSION, splitVersion } from "./version.ts";
 import type { Engine } from "../engine.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { containerRoutes } from "./routes/containers.ts";
 
 export type Env = { Variables: { apiVersion: string; engine: Engine } };
 export type App = Hono<Env>;
@@ -43,6 +44,7 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
     await next();
   });
   systemRoutes(app);
+  containerRoutes(app);
 
   return async (req: Request) => {
     const url = new URL(req.url);
@@ -50,7 +52,16 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
     try {
       const { version, path } = splitVersion(url.pathname);
       url.pathname = path;
-      const forwarded = new Request(url, req);
+      // A fresh Request: node-server's own Request class cannot be cloned with a new URL.
+      const hasBody = req.method !== "GET" && req.method !== "HEAD";
+      const forwarded = new Request(url, {
+        method: req.method,
+        headers: req.headers,
+        body: hasBody ? req.body : null,
+        signal: req.signal,
+        // deno-lint-ignore no-explicit-any
+        ...(hasBody ? { duplex: "half" } as any : {}),
+      });
       forwarded.headers.set(VERSION_HEADER, version);
       res = await app.fetch(forwarded);
     } catch (e) {

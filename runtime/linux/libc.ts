@@ -88,6 +88,12 @@ const symbols = {
   tcsetattr: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   cfmakeraw: { parameters: ["buffer"], result: "void" },
   getuid: { parameters: [], result: "u32" },
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  syncfs: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -153,6 +159,7 @@ const ERRNO_NAMES: Record<number, string> = {
   32: "EPIPE",
   38: "ENOSYS",
   40: "ELOOP",
+  61: "ENODATA",
   95: "EOPNOTSUPP",
   111: "ECONNREFUSED",
 };
@@ -282,6 +289,72 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   const dev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |
     (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
   check(libc().mknod(cstr(path), mode, dev), "mknod", path);
+}
+
+/** chown() that does not follow a final symlink. */
+export function lchown(path: string, uid: number, gid: number): void {
+  check(libc().lchown(cstr(path), uid, gid), "lchown", path);
+}
+
+/** Sets an extended attribute on `path` itself (a symlink is not followed). */
+export function lsetxattr(path: string, name: string, value: Uint8Array): void {
+  const v = new Uint8Array(value);
+  check(
+    Number(libc().lsetxattr(cstr(path), cstr(name), v, BigInt(v.length), 0)),
+    "lsetxattr",
+    `${path} ${name}`,
+  );
+}
+
+/** An extended attribute of `path` itself, or null when it has none of that name. */
+export function lgetxattr(path: string, name: string): Uint8Array | null {
+  const buf = new Uint8Array(65536);
+  const n = Number(libc().lgetxattr(cstr(path), cstr(name), buf, BigInt(buf.length)));
+  if (n === -1) {
+    const e = errno();
+    if (e === 61 /* ENODATA */) return null;
+    throw new Errno("lgetxattr", e, `${path} ${name}`);
+  }
+  return buf.slice(0, n);
+}
+
+/** The names of the extended attributes of `path` itself. */
+export function llistxattr(path: string): string[] {
+  const buf = new Uint8Array(65536);
+  const n = Number(
+    check(libc().llistxattr(cstr(path), buf, BigInt(buf.length)), "llistxattr", path),
+  );
+  return new TextDecoder().decode(buf.subarray(0, n)).split("\0").filter((s) => s !== "");
+}
+
+export const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
+
+/**
+ * Sets access and modification times (in nanoseconds since the epoch) of
+ * `path` itself: a symlink is not followed.
+ */
+export function lutimes(path: string, atimeNs: bigint, mtimeNs: bigint): void {
+  const ts = new BigInt64Array([
+    atimeNs / 1_000_000_000n,
+    atimeNs % 1_000_000_000n,
+    mtimeNs / 1_000_000_000n,
+    mtimeNs % 1_000_000_000n,
+  ]);
+  check(
+    libc().utimensat(AT_FDCWD, cstr(path), new Uint8Array(ts.buffer), AT_SYMLINK_NOFOLLOW),
+    "utimensat",
+    path,
+  );
+}
+
+/** Flushes the whole file system that holds `path` to disk. */
+export function syncfs(path: string): void {
+  const fd = open(path, O.RDONLY | O.CLOEXEC | O.DIRECTORY);
+  try {
+    check(libc().syncfs(fd), "syncfs", path);
+  } finally {
+    close(fd);
+  }
 }
 
 export function mkfifo(path: string, mode: number): void {

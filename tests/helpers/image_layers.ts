@@ -227,3 +227,61 @@ export function manifestDescriptor(img: BuiltImage): Descriptor {
     size: img.manifestBytes.length,
   };
 }
+
+/** Debian's static busybox, the one program in the test images. */
+export const BUSYBOX = "/bin/busybox";
+
+/**
+ * The layers of the feature-rich test image:
+ * 1. (gzip) busybox with applet symlinks, /data with two files, /old/file;
+ * 2. (zstd) /data made opaque with one new file, a whiteout for /old, a
+ *    setuid file with a hard link, a device node, a fifo, an xattr;
+ * 3. (uncompressed) one more file.
+ */
+export function richImageLayers(): LayerSpec[] {
+  const busybox = Deno.readFileSync(BUSYBOX);
+  return [
+    {
+      compression: "gzip",
+      entries: [
+        { name: "bin/", type: "directory" },
+        { name: "bin/busybox", content: busybox, mode: 0o755 },
+        ...["sh", "ls", "cat", "stat", "getfattr", "true"].map((a) => ({
+          name: `bin/${a}`,
+          type: "symlink" as const,
+          linkname: "busybox",
+        })),
+        { name: "etc/", type: "directory" },
+        { name: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" },
+        { name: "data/", type: "directory" },
+        { name: "data/a", content: "a from layer 1\n" },
+        { name: "data/b", content: "b from layer 1\n" },
+        { name: "old/", type: "directory" },
+        { name: "old/file", content: "to be whited out\n" },
+        { name: "tmp/", type: "directory", mode: 0o1777 },
+      ],
+    },
+    {
+      compression: "zstd",
+      entries: [
+        { name: "data/", type: "directory" },
+        { name: "data/.wh..wh..opq" },
+        { name: "data/c", content: "c from layer 2\n" },
+        { name: ".wh.old" },
+        { name: "usr/", type: "directory" },
+        { name: "usr/bin/", type: "directory" },
+        { name: "usr/bin/suid", content: "#!/bin/sh\necho suid\n", mode: 0o4755, uid: 0, gid: 0 },
+        { name: "usr/bin/suid-link", type: "link", linkname: "usr/bin/suid", mode: 0o4755 },
+        { name: "dev/", type: "directory" },
+        { name: "dev/mynull", type: "character-device", devmajor: 1, devminor: 3, mode: 0o666 },
+        { name: "dev/pipe", type: "fifo", mode: 0o600 },
+        { name: "owned", content: "owned by 1000:1000\n", uid: 1000, gid: 1000, mode: 0o640 },
+        { name: "tagged", content: "has an xattr\n", pax: { "SCHILY.xattr.user.berth": "yes" } },
+      ],
+    },
+    {
+      compression: "none",
+      entries: [{ name: "etc/motd", content: "layer 3\n", mtime: new Date(1_234_567_890_000) }],
+    },
+  ];
+}

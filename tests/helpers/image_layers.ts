@@ -285,3 +285,32 @@ export function richImageLayers(): LayerSpec[] {
     },
   ];
 }
+
+/** A tar of a directory's content (GNU tar), as `docker load` takes it. */
+export async function tarDirectory(dir: string): Promise<Uint8Array> {
+  const out = await new Deno.Command("tar", { args: ["-C", dir, "-cf", "-", "."], stdin: "null" })
+    .output();
+  if (!out.success) throw new Error(`tar: ${new TextDecoder().decode(out.stderr)}`);
+  return out.stdout;
+}
+
+/** An OCI layout tar of images, each named by `io.containerd.image.name` (as Docker's save). */
+export async function ociArchive(
+  images: { img: BuiltImage; name?: string }[],
+): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "berth-oci-" });
+  try {
+    await writeOciLayout(
+      dir,
+      images.map(({ img }) => ({ descriptor: manifestDescriptor(img), blobs: img.blobs })),
+    );
+    const index = JSON.parse(await Deno.readTextFile(`${dir}/index.json`)) as ImageIndex;
+    images.forEach(({ name }, i) => {
+      if (name) index.manifests[i].annotations = { "io.containerd.image.name": name };
+    });
+    await Deno.writeTextFile(`${dir}/index.json`, JSON.stringify(index));
+    return await tarDirectory(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

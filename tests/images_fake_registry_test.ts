@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ImageService } from "../daemon/images/service.ts";
 import { pull } from "../daemon/images/pull.ts";
+import { RepositoryClient } from "../daemon/images/registry/client.ts";
 import type { JsonMessage } from "../daemon/images/api_types.ts";
 import { decodeRegistryAuth, encodeRegistryAuth } from "../daemon/images/registry/credentials.ts";
 import { buildImage, richImageLayers } from "./helpers/image_layers.ts";
@@ -144,5 +145,96 @@ Deno.test("images: a cut transfer resumes with a Range request", T, async () => 
     });
   } finally {
     await reg.stop();
+  }
+});
+
+Deno.test("images: OAuth2 refresh token (identitytoken) for the bearer flow", T, async () => {
+  const img = await buildImage({ layers: richImageLayers().slice(2) });
+  const reg = startFakeRegistry({ refreshToken: "refresh-me" });
+  reg.add("app", "v1", img);
+  try {
+    await withService(async (svc) => {
+      await pull(svc, { ref: `${reg.host}/app:v1`, auth: { identitytoken: "refresh-me" } });
+      const post = reg.requests.find((q) => q.method === "POST" && q.path === "/token");
+      assert.ok(post, "the token came from a POST");
+      await assert.rejects(
+        pull(svc, { ref: `${reg.host}/app:v1`, auth: { identitytoken: "stale" } }),
+        /unauthorized/,
+      );
+    });
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("images: at most three layer downloads at once", T, async () => {
+  const layers = Array.from({ length: 7 }, (_, i) => ({
+    entries: [{ name: `f${i}`, content: `layer ${i}\n` }],
+  }));
+  const img = await buildImage({ layers });
+  const reg = startFakeRegistry({ blobDelayMs: 150 });
+  reg.add("app", "v1", img);
+  try {
+    await withService(async (svc) => {
+      const msgs: JsonMessage[] = [];
+      await pull(svc, { ref: `${reg.host}/app:v1`, progress: (m) => msgs.push(m) });
+      assert.equal(reg.maxConcurrentBlobs(), 3);
+      assert.equal(msgs.filter((m) => m.status === "Waiting").length, 4);
+      assert.equal(svc.snapshots.layers().length, 7);
+    });
+  } finally {
+    await reg.stop();
+  }
+});
+
+Deno.test("images: an insecure registry over HTTPS with a self-signed certificate", T, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "berth-tls-" });
+  const gen = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.ok(gen.success, "openssl made a certificate");
+  const tls = {
+    cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    key: await Deno.readTextFile(`${dir}/key.pem`),
+  };
+  const img = await buildImage({ layers: richImageLayers().slice(2) });
+  const reg = startFakeRegistry({ tls, bearer: { user: "u", password: "p" } });
+  reg.add("secure/app", "v1", img);
+  try {
+    await withService(async (svc) => {
+      // 127.0.0.0/8 is insecure by default: HTTPS without verification works.
+      const r = await pull(svc, {
+        ref: `${reg.host}/secure/app:v1`,
+        auth: { username: "u", password: "p" },
+      });
+      assert.equal(r.record.id, img.configDigest);
+      assert.ok(reg.requests.length > 0);
+      // With verification (a registry that is not insecure) the certificate is refused.
+      const strict = new RepositoryClient({
+        repository: "secure/app",
+        familiarName: "secure/app",
+        endpoints: [{ url: `https://${reg.host}`, insecureTls: false, mirror: false }],
+      });
+      await assert.rejects(strict.manifest("v1"), /certificate|tls|ssl|fetch failed/i);
+    });
+  } finally {
+    await reg.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -15,6 +15,12 @@ export interface FakeRegistryOptions {
   cutOnce?: Map<string, number>;
   /** Manifests served for a tag with wrong bytes under the right digest header. */
   corruptManifests?: Set<string>;
+  /** OAuth2: POST /token with grant_type=refresh_token and this token answers an access token. */
+  refreshToken?: string;
+  /** Milliseconds each blob answer waits before its body (to observe concurrency). */
+  blobDelayMs?: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export interface LoggedRequest {
@@ -27,6 +33,8 @@ export interface LoggedRequest {
 export interface FakeRegistry {
   host: string;
   requests: LoggedRequest[];
+  /** The most blob requests that were in flight at once. */
+  maxConcurrentBlobs(): number;
   /** Adds an image under `repo:tag`. */
   add(repo: string, tag: string, img: BuiltImage): void;
   /** Adds an index (bytes, digest) under `repo:tag`; its images must be added under any tag. */
@@ -46,6 +54,7 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
   const cut = new Map(opts.cutOnce ?? []);
   const ac = new AbortController();
   let host = "";
+  let inflight = 0, maxInflight = 0;
 
   const unauthorized = () =>
     new Response(
@@ -54,8 +63,9 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
         status: 401,
         headers: {
           "content-type": "application/json",
-          "www-authenticate":
-            `Bearer realm="http://${host}/token",service="fake-registry",scope="repository:x:pull"`,
+          "www-authenticate": `Bearer realm="${
+            opts.tls ? "https" : "http"
+          }://${host}/token",service="fake-registry",scope="repository:x:pull"`,
         },
       },
     );
@@ -65,7 +75,8 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
     port: 0,
     signal: ac.signal,
     onListen() {},
-  }, (req) => {
+    ...(opts.tls ?? {}),
+  }, async (req) => {
     const url = new URL(req.url);
     const authorization = req.headers.get("authorization") ?? undefined;
     requests.push({
@@ -74,6 +85,18 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
       range: req.headers.get("range") ?? undefined,
       authorization,
     });
+    if (url.pathname === "/token" && req.method === "POST") {
+      const form = new URLSearchParams(await req.text());
+      if (
+        !opts.refreshToken || form.get("grant_type") !== "refresh_token" ||
+        form.get("refresh_token") !== opts.refreshToken
+      ) {
+        return Response.json({ error: "invalid_grant" }, { status: 401 });
+      }
+      const token = crypto.randomUUID();
+      tokens.add(token);
+      return Response.json({ access_token: token, expires_in: 300, refresh_token: "next" });
+    }
     if (url.pathname === "/token") {
       const b = opts.bearer!;
       if (authorization !== "Basic " + btoa(`${b.user}:${b.password}`)) {
@@ -85,7 +108,7 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
       tokens.add(token);
       return Response.json({ token, expires_in: 300 });
     }
-    if (opts.bearer) {
+    if (opts.bearer || opts.refreshToken) {
       const tok = authorization?.startsWith("Bearer ") ? authorization.slice(7) : "";
       if (!tokens.has(tok)) return unauthorized();
     }
@@ -122,6 +145,12 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
         });
       }
       if (opts.corrupt?.has(digest)) data = data.map((b) => b ^ 0x5a);
+      if (opts.blobDelayMs) {
+        inflight++;
+        maxInflight = Math.max(maxInflight, inflight);
+        await new Promise((r) => setTimeout(r, opts.blobDelayMs));
+        inflight--;
+      }
       const range = /^bytes=(\d+)-$/.exec(req.headers.get("range") ?? "");
       const start = range ? Number(range[1]) : 0;
       if (start > data.length) return new Response(null, { status: 416 });
@@ -159,6 +188,7 @@ export function startFakeRegistry(opts: FakeRegistryOptions = {}): FakeRegistry 
   return {
     host,
     requests,
+    maxConcurrentBlobs: () => maxInflight,
     add(repo, tag, img) {
       for (const [d, b] of img.blobs) blobs.set(d, b);
       const entry = {

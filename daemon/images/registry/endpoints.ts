@@ -48,8 +48,8 @@ export function isInsecure(domain: string, insecure: string[]): boolean {
   if (host === "localhost" || host === "::1" || inCidr(host, "127.0.0.0/8")) return true;
   for (const entry of insecure) {
     const e = entry.replace(/^[a-z]+:\/\//i, "").replace(/\/+$/, "");
-    if (e.includes("/") && !e.includes(":") ? inCidr(host, e) : false) return true;
-    if (e === domain || e === host) return true;
+    const isCidr = /^[\d.]+\/\d+$/.test(e);
+    if (isCidr ? inCidr(host, e) : e === domain || e === host) return true;
   }
   return false;
 }

@@ -27,15 +27,41 @@ export function writeAllSync(w: { writeSync(p: Uint8Array): number }, data: Uint
   while (off < data.length) off += w.writeSync(data.subarray(off));
 }
 
+/** Where a command reads and writes: the process's stdio, or a test's buffers. */
+export interface Input {
+  read(p: Uint8Array): Promise<number | null>;
+  isTerminal(): boolean;
+}
+
+export interface Output {
+  write(p: Uint8Array): Promise<number>;
+  writeSync(p: Uint8Array): number;
+  isTerminal(): boolean;
+}
+
+export interface Io {
+  stdin: Input;
+  stdout: Output;
+  stderr: Output;
+}
+
+export function processIo(): Io {
+  return { stdin: Deno.stdin, stdout: Deno.stdout, stderr: Deno.stderr };
+}
+
 export class Cli {
   private clientValue?: Client;
   private configValue?: Config;
 
-  constructor(readonly globals: Globals, readonly path = "docker") {}
+  constructor(
+    readonly globals: Globals,
+    readonly path = "docker",
+    readonly io: Io = processIo(),
+  ) {}
 
   /** The same globals for another command path ("docker container ls"). */
   forCommand(path: string): Cli {
-    const c = new Cli(this.globals, path);
+    const c = new Cli(this.globals, path, this.io);
     c.clientValue = this.clientValue;
     c.configValue = this.configValue;
     return c;
@@ -107,11 +133,11 @@ export class Cli {
   }
 
   out(s: string): void {
-    writeAllSync(Deno.stdout, te.encode(s));
+    writeAllSync(this.io.stdout, te.encode(s));
   }
 
   err(s: string): void {
-    writeAllSync(Deno.stderr, te.encode(s));
+    writeAllSync(this.io.stderr, te.encode(s));
   }
 
   /** Debug output (-D / --log-level debug), logrus-style on stderr. */

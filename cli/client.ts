@@ -25,6 +25,8 @@ export interface RequestOptions {
   /** A raw body. */
   body?: HttpRequest["body"];
   headers?: Record<string, string>;
+  /** Called when the request is written (before its answer comes). */
+  onSent?: () => void;
 }
 
 export interface Ping {

@@ -22,6 +22,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** A byte body is sent with Content-Length, a stream with chunked encoding. */
   body?: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  /** Called once the request (head and body) is written, before the answer is awaited. */
+  onSent?: () => void;
 }
 
 const te = new TextEncoder();
@@ -224,12 +226,14 @@ async function exchange(conn: Deno.Conn, ep: Endpoint, req: HttpRequest): Promis
         await writeAll(conn, te.encode("\r\n"));
       }
       await writeAll(conn, te.encode("0\r\n\r\n"));
+      req.onSent?.();
     })();
     sending.catch(() => {});
     const res = await readResponse(reader, conn, req.method);
     if (res.ok) await sending.catch(() => {});
     return res;
   }
+  req.onSent?.();
   return await readResponse(reader, conn, req.method);
 }
 

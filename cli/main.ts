@@ -5,7 +5,7 @@
  * `version` needs and nothing else.
  */
 import { type FlagDef, FlagError, flagUsages, parseFlags } from "./flags.ts";
-import { Cli, type Globals } from "./cli.ts";
+import { Cli, type Globals, type Io, processIo } from "./cli.ts";
 import { defaultConfigDir } from "./config.ts";
 import { COMMANDS, type Entry, GROUPS, HIDDEN_ALIASES } from "./registry.ts";
 import {
@@ -135,17 +135,21 @@ export function report(cli: Cli, e: unknown): number {
   return 1;
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], io: Io = processIo()): Promise<number> {
   const configDefault = defaultConfigDir();
   const defs = globalFlags(configDefault);
-  const bootstrap = new Cli({
-    configDir: configDefault,
-    debug: false,
-    logLevel: "info",
-    hosts: [],
-    tls: false,
-    tlsVerify: false,
-  });
+  const bootstrap = new Cli(
+    {
+      configDir: configDefault,
+      debug: false,
+      logLevel: "info",
+      hosts: [],
+      tls: false,
+      tlsVerify: false,
+    },
+    "docker",
+    io,
+  );
   let parsed;
   try {
     parsed = parseFlags(defs, args, { interspersed: false });
@@ -170,7 +174,7 @@ export async function main(args: string[]): Promise<number> {
     tlsKey: parsed.changed.has("tlskey") ? v.tlskey as string : undefined,
   };
   if (globals.debug) globals.logLevel = "debug";
-  const cli = new Cli(globals);
+  const cli = new Cli(globals, "docker", io);
 
   if (v.version) {
     cli.out(`Docker version ${CLI_VERSION}, build berth\n`);

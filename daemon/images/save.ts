@@ -12,7 +12,8 @@ import type {
   ImageIndex,
 } from "./oci_types.ts";
 import { Annotation, MediaType } from "./oci_types.ts";
-import { digestHex } from "./digest.ts";
+import { digestHex, Sha256 } from "./digest.ts";
+import { decompressed } from "./unpack/decompress.ts";
 import { invalid } from "./errors.ts";
 import {
   familiarName,
@@ -117,8 +118,16 @@ function addDir(pack: Pack, name: string): Promise<void> {
 async function addBlob(svc: ImageService, pack: Pack, digest: string): Promise<void> {
   const size = svc.content.stat(digest);
   if (size === undefined) throw invalid(`blob ${digest} is missing from the content store`);
-  const stream = await svc.content.openVerified(digest);
-  await new Promise<void>((resolve, reject) => {
+  await addStream(pack, digest, size, await svc.content.openVerified(digest));
+}
+
+function addStream(
+  pack: Pack,
+  digest: string,
+  size: number,
+  stream: ReadableStream<Uint8Array>,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const sink = pack.entry(
       { name: `blobs/sha256/${digestHex(digest)}`, size, mode: 0o644, mtime: MTIME },
       (e) => e ? reject(e) : resolve(),
@@ -133,6 +142,36 @@ async function addBlob(svc: ImageService, pack: Pack, digest: string): Promise<v
       reject(e);
     });
   });
+}
+
+/** A compressed layer written uncompressed (named by its diff id, which is checked). */
+async function addUncompressed(
+  svc: ImageService,
+  pack: Pack,
+  digest: string,
+  diffId: string,
+): Promise<void> {
+  const dir = await svc.tempDir();
+  try {
+    const path = `${dir}/layer.tar`;
+    const { output } = await decompressed(await svc.content.openVerified(digest));
+    const h = new Sha256();
+    const f = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    try {
+      for await (const chunk of output) {
+        h.update(chunk);
+        let off = 0;
+        while (off < chunk.length) off += await f.write(chunk.subarray(off));
+      }
+    } finally {
+      f.close();
+    }
+    const got = h.digest();
+    if (got !== diffId) throw invalid(`layer ${digest} uncompresses to ${got}, not ${diffId}`);
+    await addStream(pack, diffId, h.size, (await Deno.open(path)).readable);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 async function writeArchive(svc: ImageService, selected: Selected[], pack: Pack): Promise<void> {
@@ -151,7 +190,21 @@ async function writeArchive(svc: ImageService, selected: Selected[], pack: Pack)
       written.add(d);
     }
     const tags = [...s.tags].map((t) => parseNormalized(t));
-    const layerPaths = manifest.layers.map((l) => `blobs/sha256/${digestHex(l.digest)}`);
+    // Docker before 23 cannot decompress zstd: manifest.json gets those layers uncompressed.
+    const config = await svc.configOf(record.id);
+    const layerPaths: string[] = [];
+    for (const [i, l] of manifest.layers.entries()) {
+      if (!l.mediaType.endsWith("+zstd")) {
+        layerPaths.push(`blobs/sha256/${digestHex(l.digest)}`);
+        continue;
+      }
+      const diffId = config.rootfs.diff_ids[i];
+      if (!written.has(diffId)) {
+        await addUncompressed(svc, pack, l.digest, diffId);
+        written.add(diffId);
+      }
+      layerPaths.push(`blobs/sha256/${digestHex(diffId)}`);
+    }
     manifestJson.push({
       Config: `blobs/sha256/${digestHex(record.id)}`,
       RepoTags: tags.length ? tags.map(familiarString) : null,

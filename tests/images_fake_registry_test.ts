@@ -238,3 +238,31 @@ Deno.test("images: an insecure registry over HTTPS with a self-signed certificat
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  "images: two pulls at once share the download and the unpack of a common layer",
+  T,
+  async () => {
+    const base = richImageLayers()[0];
+    const a = await buildImage({ layers: [base, { entries: [{ name: "a", content: "a" }] }] });
+    const b = await buildImage({ layers: [base, { entries: [{ name: "b", content: "b" }] }] });
+    const reg = startFakeRegistry({ blobDelayMs: 100 });
+    reg.add("a", "1", a);
+    reg.add("b", "1", b);
+    try {
+      await withService(async (svc) => {
+        const [ra, rb] = await Promise.all([
+          pull(svc, { ref: `${reg.host}/a:1` }),
+          pull(svc, { ref: `${reg.host}/b:1` }),
+        ]);
+        assert.equal(ra.record.id, a.configDigest);
+        assert.equal(rb.record.id, b.configDigest);
+        const shared = a.manifest.layers[0].digest;
+        assert.equal(reg.requests.filter((q) => q.path.endsWith(shared)).length, 1);
+        assert.equal(svc.snapshots.layers().length, 3);
+      });
+    } finally {
+      await reg.stop();
+    }
+  },
+);

@@ -43,6 +43,7 @@ export async function loadImages(
   progress: ProgressSink = discardProgress,
 ): Promise<LoadResult> {
   const dir = await svc.tempDir();
+  const done = svc.beginWrite();
   try {
     await extractArchive(input, dir);
     const has = (p: string) => {
@@ -59,6 +60,7 @@ export async function loadImages(
       "invalid archive: it has neither manifest.json (docker save) nor index.json (OCI layout)",
     );
   } finally {
+    done();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

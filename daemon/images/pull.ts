@@ -62,6 +62,15 @@ export const MAX_CONCURRENT_DOWNLOADS = 3;
 const MAX_ATTEMPTS = 5;
 
 export async function pull(svc: ImageService, opts: PullOptions): Promise<PullResult> {
+  const done = svc.beginWrite();
+  try {
+    return await pullImage(svc, opts);
+  } finally {
+    done();
+  }
+}
+
+async function pullImage(svc: ImageService, opts: PullOptions): Promise<PullResult> {
   const progress = opts.progress ?? discardProgress;
   let ref: Reference;
   try {
@@ -211,10 +220,18 @@ async function fetchAndUnpack(
   const downloads = layers.map((l, i) => {
     if (!needBlob[i]) return Promise.resolve();
     if (slots.busy) progress(layerStatus(ids[i], "Waiting"));
-    return slots.run(async () => {
+    const running = svc.downloads.get(l.digest);
+    if (running) {
+      // Another pull is fetching this blob: wait for it.
+      progress(layerStatus(ids[i], "Waiting"));
+      return running.then(() => progress(layerStatus(ids[i], "Download complete")));
+    }
+    const p = slots.run(async () => {
       if (controller.signal.aborted) throw new Error("aborted");
       await downloadLayer(svc, client, l, ids[i], throttle, progress);
-    });
+    }).finally(() => svc.downloads.delete(l.digest));
+    svc.downloads.set(l.digest, p);
+    return p;
   });
   // Failures surface in layer order, but none is left unobserved.
   downloads.forEach((p) => p.catch(() => controller.abort()));

@@ -62,6 +62,10 @@ export class ImageService {
   #manifests = new Map<string, ImageManifest>();
   /** Chain ids a pull or load in progress is building on (kept from removal). */
   readonly leases = new Map<string, number>();
+  /** Layer downloads in progress by blob digest (one download per blob at a time). */
+  readonly downloads = new Map<string, Promise<void>>();
+  /** Pulls and loads in progress: they write blobs no image references yet. */
+  #writers = 0;
 
   constructor(readonly options: ImageServiceOptions) {
     Deno.mkdirSync(options.root, { recursive: true, mode: 0o700 });
@@ -234,6 +238,16 @@ export class ImageService {
     return size;
   }
 
+  /** Marks a pull or load in progress (see {@link removeUnusedContent}); returns its end. */
+  beginWrite(): () => void {
+    this.#writers++;
+    let done = false;
+    return () => {
+      if (!done) this.#writers--;
+      done = true;
+    };
+  }
+
   /** Takes a lease on chain ids so concurrent removals keep them. */
   lease(chain: string[]): () => void {
     for (const c of chain) this.leases.set(c, (this.leases.get(c) ?? 0) + 1);
@@ -280,6 +294,8 @@ export class ImageService {
 
   /** Removes blobs that no image references (manifests, configs and layers of removed images). */
   async removeUnusedContent(): Promise<number> {
+    // Blobs of a pull or load in progress are not referenced yet: sweep later.
+    if (this.#writers > 0) return 0;
     const keep = new Set<string>();
     for (const r of this.images.all()) {
       keep.add(r.target.digest);

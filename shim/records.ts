@@ -1,4 +1,5 @@
 /** Durable small files (records, exit statuses) and nanosecond timestamps. */
+import { clockRealtime } from "../runtime/linux/libc.ts";
 
 const encoder = new TextEncoder();
 
@@ -34,9 +35,7 @@ export function readJson<T>(path: string): T | undefined {
 
 /** RFC 3339 in UTC with nanoseconds, as Docker and containerd write times. */
 export function nowRFC3339Nano(): string {
-  const ms = performance.timeOrigin + performance.now();
-  const whole = Math.floor(ms);
-  const iso = new Date(whole).toISOString(); // ...T12:34:56.789Z
-  const subMs = Math.floor((ms - whole) * 1e6); // nanoseconds below the millisecond
-  return `${iso.slice(0, 23)}${String(subMs).padStart(6, "0")}Z`;
+  const { sec, nsec } = clockRealtime();
+  const whole = new Date(sec * 1000).toISOString().slice(0, 19); // 2026-11-25T10:00:00
+  return `${whole}.${String(nsec).padStart(9, "0")}Z`;
 }

@@ -94,6 +94,7 @@ const symbols = {
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -575,6 +576,16 @@ export function decodeWaitStatus(status: number): { code: number; signal?: numbe
 
 export function getpid(): number {
   return libc().getpid();
+}
+
+export const CLOCK_REALTIME = 0;
+
+const timespec = new BigInt64Array(2);
+
+/** The wall clock to the nanosecond (Date and performance.now stop at the millisecond). */
+export function clockRealtime(): { sec: number; nsec: number } {
+  check(libc().clock_gettime(CLOCK_REALTIME, timespec), "clock_gettime");
+  return { sec: Number(timespec[0]), nsec: Number(timespec[1]) };
 }
 
 export function setsid(): void {

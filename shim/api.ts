@@ -36,6 +36,25 @@ export const CONTAINER_FILES = {
   attach: "attach.sock",
 } as const;
 
+/**
+ * CONTAINER_FILES.record: what a shim knows about a container, for a
+ * restarted containerd or for the cleanup after a shim died.
+ */
+export interface ContainerRecord {
+  id: string;
+  bundle: string;
+  /** The runtime's state directory (`runc --root`). */
+  runtimeRoot: string;
+  runtime?: string[];
+  /** The init's pid (0 until `runc create` has made it). */
+  pid: number;
+  status: ProcessStatus;
+  stdio: StdioConfig;
+  /** The shim mounted CreateParams.rootfs at `<bundle>/rootfs` (unmount it). */
+  rootfsMounted: boolean;
+  shimPid: number;
+}
+
 /** exec id of a container's init process. */
 export const INIT = "";
 

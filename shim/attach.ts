@@ -30,6 +30,8 @@ async function readHeader(conn: Deno.Conn): Promise<{ header: AttachHeader; rest
 export async function serveAttach(
   conn: Deno.Conn,
   lookup: (execId?: string) => ProcessIO | undefined,
+  /** Names the container in shim.log. */
+  id: string,
 ): Promise<void> {
   let header: AttachHeader, rest: Uint8Array;
   try {
@@ -50,6 +52,7 @@ export async function serveAttach(
       while (off < b.length) off += await conn.write(b.subarray(off));
     },
     () => conn.close(),
+    `attach client of ${id}${header.execId ? ` exec ${header.execId}` : ""}`,
   );
   const client: OutputClient = {
     send(stream: Stream, data: Uint8Array) {
@@ -61,7 +64,8 @@ export async function serveAttach(
       sink.end();
     },
   };
-  if (header.stdout || header.stderr) {
+  // A client of a process whose output has ended gets no output, not a hang.
+  if ((header.stdout || header.stderr) && !io.ended) {
     io.clients.add(client);
     sink.done.then(() => io.clients.delete(client));
   } else sink.end();

@@ -6,6 +6,7 @@
  */
 import {
   CONTAINER_FILES,
+  type ContainerRecord,
   type CreateParams,
   type ExecParams,
   type ExitRecord,
@@ -14,7 +15,6 @@ import {
   type ProcessState,
   type ProcessStatus,
   type RootfsMount,
-  type StdioConfig,
 } from "./api.ts";
 import { ProcessIO } from "./process_io.ts";
 import { markSpawned, unmarkSpawned, watchPid } from "./reaper.ts";
@@ -24,6 +24,8 @@ import { close, kill, MNT_DETACH, mount, MS, umount2 } from "../runtime/linux/li
 import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
 
 /** An error with the code the client maps to gRPC (see api.ts ErrorCode). */
+export type { ContainerRecord };
+
 export class ShimFailure extends Error {
   constructor(readonly code: import("./api.ts").ErrorCode, message: string) {
     super(message);
@@ -33,19 +35,6 @@ export class ShimFailure extends Error {
 export interface Emitter {
   exit(id: string, execId: string, exit: ExitRecord): void;
   start(id: string, execId: string, pid: number): void;
-}
-
-/** What the shim keeps on disk about a container (CONTAINER_FILES.record). */
-export interface ContainerRecord {
-  id: string;
-  bundle: string;
-  runtimeRoot: string;
-  runtime?: string[];
-  pid: number;
-  status: ProcessStatus;
-  stdio: StdioConfig;
-  rootfsMounted: boolean;
-  shimPid: number;
 }
 
 class Proc {
@@ -492,7 +481,7 @@ export class Container {
     const { serveAttach } = await import("./attach.ts");
     (async () => {
       for await (const conn of listener) {
-        serveAttach(conn, (execId) => this.procs.get(execId ?? INIT)?.io).catch(() => {});
+        serveAttach(conn, (execId) => this.procs.get(execId ?? INIT)?.io, this.id).catch(() => {});
       }
     })().catch(() => {});
   }

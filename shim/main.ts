@@ -8,15 +8,18 @@ import { PR, prctl, setsid } from "../runtime/linux/libc.ts";
 import { SHIM_PID_FILE, SHIM_SOCKET } from "./api.ts";
 import { writeJsonDurable } from "./records.ts";
 import { ShimServer } from "./server.ts";
+import { setShimLog } from "./shim_log.ts";
 
 export async function main(args: string[]): Promise<number> {
   // Two flags, parsed by hand: node:util would load Deno's Node layer, ≈ 15 ms per shim start.
   let dir: string | undefined;
+  let debug = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--dir") dir = args[++i];
     else if (a.startsWith("--dir=")) dir = a.slice("--dir=".length);
-    else if (a !== "--debug") {
+    else if (a === "--debug") debug = true;
+    else {
       console.error(
         `shim: unknown argument ${JSON.stringify(a)} (usage: shim --dir DIR [--debug])`,
       );
@@ -34,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
       logFile.writeSync(new TextEncoder().encode(`${new Date().toISOString()} ${msg}\n`));
     } catch { /* nowhere to report */ }
   };
+  setShimLog(log);
   try {
     setsid();
   } catch { /* already a session leader */ }
@@ -49,12 +53,13 @@ export async function main(args: string[]): Promise<number> {
   try {
     Deno.removeSync(sock);
   } catch { /* none */ }
+  // The pid file first: a client that could connect may read it at once.
+  writeJsonDurable(`${dir}/${SHIM_PID_FILE}`, Deno.pid);
   const listener = Deno.listen({ transport: "unix", path: sock });
   Deno.chmodSync(sock, 0o600);
-  writeJsonDurable(`${dir}/${SHIM_PID_FILE}`, Deno.pid);
   log(`shim ${Deno.pid} serving ${sock}`);
 
-  const server = new ShimServer(log);
+  const server = new ShimServer(log, debug);
   server.serve(listener).catch((e) => log(`accept: ${e}`));
   await server.done;
   listener.close();

@@ -67,6 +67,7 @@ export class ProcessIO {
             while (off < b.length) off += await f.write(b.subarray(off));
           },
           () => opening.then((f) => f.close()).catch(() => {}),
+          `${stream} ${path}`,
         ),
       );
     }
@@ -169,6 +170,11 @@ export class ProcessIO {
       new Promise((r) => timer = setTimeout(r, timeoutMs)),
     ]);
     clearTimeout(timer);
+  }
+
+  /** True once the output has ended. */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** Output is over: tell every destination. */

@@ -34,7 +34,10 @@ function start(): void {
   if (started) return;
   started = true;
   Deno.addSignalListener("SIGCHLD", () => reap(true));
+  // Backstops for a SIGCHLD that coalesced with one Deno consumed: our pids
+  // often (cheap), orphans rarely (a scan of /proc).
   setInterval(() => reap(false), 1000);
+  setInterval(() => reapOrphans(), 10_000);
 }
 
 const statusBuf = new Int32Array(1);

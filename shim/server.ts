@@ -12,7 +12,8 @@ const encoder = new TextEncoder();
 
 export class ShimServer {
   readonly containers = new Map<string, Container>();
-  #subscribers = new Set<Deno.Conn>();
+  /** Subscribed connections and their ordered writers. */
+  #subscribers = new Map<Deno.Conn, (msg: EventMessage) => void>();
   #backlog: Event[] = [];
   #everCreated = false;
   /** Decided to exit: refuse new containers rather than orphan them. */
@@ -21,17 +22,14 @@ export class ShimServer {
   /** Resolves when the shim should exit. */
   readonly done = this.#done.promise;
 
-  constructor(readonly log: (msg: string) => void) {}
+  constructor(readonly log: (msg: string) => void, readonly debug = false) {}
 
   publish(event: Event): void {
     if (!this.#subscribers.size) {
       this.#backlog.push(event);
       return;
     }
-    const line = encoder.encode(JSON.stringify({ event } satisfies EventMessage) + "\n");
-    for (const conn of this.#subscribers) {
-      conn.write(line).catch(() => this.#subscribers.delete(conn));
-    }
+    for (const send of this.#subscribers.values()) send({ event });
   }
 
   async serve(listener: Deno.Listener): Promise<void> {
@@ -83,11 +81,21 @@ export class ShimServer {
       return;
     }
     const seq = typeof req.seq === "number" ? req.seq : -1;
+    const t0 = performance.now();
+    const trace = (outcome: string) => {
+      if (!this.debug) return;
+      const ms = (performance.now() - t0).toFixed(1);
+      this.log(`${req.method} ${JSON.stringify(req.params ?? {})} -> ${outcome} (${ms} ms)`);
+    };
     this.#dispatch(req, conn, send).then(
-      (result) => send({ seq, result: result ?? {} }),
+      (result) => {
+        trace("ok");
+        send({ seq, result: result ?? {} });
+      },
       (e) => {
         const code = e instanceof ShimFailure ? e.code : "unknown";
         if (!(e instanceof ShimFailure)) this.log(`${req.method}: ${e?.stack ?? e}`);
+        trace(`${code}: ${e?.message ?? e}`);
         send({ seq, error: { code, message: e?.message ?? String(e) } });
       },
     ).then(() => this.#maybeExit());
@@ -181,7 +189,7 @@ export class ShimServer {
         return exit;
       }
       case "subscribe": {
-        this.#subscribers.add(conn);
+        this.#subscribers.set(conn, send);
         for (const event of this.#backlog.splice(0)) send({ event });
         return {};
       }

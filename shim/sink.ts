@@ -1,8 +1,11 @@
 /**
  * A bounded, asynchronous writer. The shim's output path must never wait for
  * a reader (a FIFO nobody reads, an attach client that stalls): data beyond
- * the bound is dropped and counted instead, and the container keeps running.
+ * the bound is dropped and counted instead (in shim.log), and the container
+ * keeps running.
  */
+import { shimLog } from "./shim_log.ts";
+
 export class QueuedSink {
   #queue: Uint8Array[] = [];
   #bytes = 0;
@@ -14,6 +17,8 @@ export class QueuedSink {
   constructor(
     write: (b: Uint8Array) => Promise<void>,
     close: () => void,
+    /** Names the reader in shim.log. */
+    readonly label: string,
     readonly limit = 4 << 20,
   ) {
     this.done = this.#run(write, close);
@@ -22,6 +27,7 @@ export class QueuedSink {
   push(b: Uint8Array): void {
     if (this.#ended) return;
     if (this.#bytes + b.length > this.limit) {
+      if (!this.dropped) shimLog(`${this.label}: reader too slow, dropping output`);
       this.dropped += b.length;
       return;
     }
@@ -55,6 +61,7 @@ export class QueuedSink {
       this.#ended = true;
       this.#queue = [];
     } finally {
+      if (this.dropped) shimLog(`${this.label}: ${this.dropped} bytes dropped in all`);
       try {
         close();
       } catch { /* already closed */ }

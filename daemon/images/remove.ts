@@ -185,7 +185,7 @@ export async function pruneImages(
     deleted.push({ Deleted: l.chainId });
     reclaimed += layersBefore.get(l.chainId) ?? l.size;
   }
-  await svc.removeUnusedContent();
+  await svc.removeUnusedContent({ partialDownloads: true });
   return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
 }
 

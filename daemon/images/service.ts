@@ -292,10 +292,15 @@ export class ImageService {
     return removed;
   }
 
-  /** Removes blobs that no image references (manifests, configs and layers of removed images). */
-  async removeUnusedContent(): Promise<number> {
+  /**
+   * Removes blobs that no image references (manifests, configs and layers of
+   * removed images) and, with `partialDownloads`, what failed pulls left to
+   * resume from.
+   */
+  async removeUnusedContent(opts: { partialDownloads?: boolean } = {}): Promise<number> {
     // Blobs of a pull or load in progress are not referenced yet: sweep later.
     if (this.#writers > 0) return 0;
+    if (opts.partialDownloads) await this.content.clearIngests();
     const keep = new Set<string>();
     for (const r of this.images.all()) {
       keep.add(r.target.digest);

@@ -61,7 +61,7 @@ function runListing(t: Template, data: unknown): string {
  * Renders `rows` (format contexts) with `fmt`: for a table, a header from
  * `header` (field name → column title) and tabwriter alignment.
  */
-export function renderRows(fmt: Format, rows: unknown[], header: Record<string, string>): string {
+export function renderRows(fmt: Format, rows: unknown[], header: Record<string, unknown>): string {
   let body = "";
   for (const r of rows) body += runListing(fmt.template, r) + "\n";
   if (!fmt.table) return body;
@@ -101,4 +101,21 @@ export function runObject(t: Template, data: unknown): string {
     if (e instanceof TemplateError) throw new StatusError(e.message, 1);
     throw e;
   }
+}
+
+/**
+ * The listing commands' check of a --format before any request: the raw
+ * format ("table" prefix included) parsed and run once against `probe`.
+ */
+export function checkTemplate(format: string, probe: unknown): void {
+  let t: Template;
+  try {
+    t = new Template(format);
+  } catch (e) {
+    if (e instanceof TemplateError) {
+      throw new StatusError(`failed to parse template: ${e.message}`, 1);
+    }
+    throw e;
+  }
+  runListing(t, probe);
 }

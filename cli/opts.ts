@@ -57,5 +57,12 @@ export function filtersJson(filters: string[]): string | undefined {
     const v = f.slice(i + 1).trim();
     (out[k] ??= {})[v] = true;
   }
-  return JSON.stringify(out);
+  // Go marshals maps with their keys sorted.
+  const sorted = Object.fromEntries(
+    Object.keys(out).sort().map((k) => [
+      k,
+      Object.fromEntries(Object.keys(out[k]).sort().map((x) => [x, true])),
+    ]),
+  );
+  return JSON.stringify(sorted);
 }

@@ -775,6 +775,8 @@ class Exec {
     if (Array.isArray(obj)) {
       this.fail(pos, src, `can't evaluate field ${name} in type ${goTypeOf(obj)}`);
     }
+    const fn = Object.hasOwn(obj, name) ? obj[name] : undefined;
+    if (callable(fn)) return fn.apply(obj, args);
     if (explicitArgs || args.length) {
       this.fail(pos, src, `${name} is not a method but has arguments`);
     }

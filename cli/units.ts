@@ -7,24 +7,24 @@ import { parseGoDuration } from "./flags.ts";
 const DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 const BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
 
-/** Go's "%.4g" for the magnitudes these helpers produce (< base, so no exponent). */
-function g4(n: number): string {
+/** Go's "%.Ng" for the magnitudes these helpers produce (< base, so no exponent). */
+function g(n: number, precision: number): string {
   if (n === 0) return "0";
-  return String(Number(n.toPrecision(4)));
+  return String(Number(n.toPrecision(precision)));
 }
 
-function sized(size: number, base: number, units: string[]): string {
+function sized(size: number, base: number, units: string[], precision = 4): string {
   let i = 0;
   while (size >= base && i < units.length - 1) {
     size /= base;
     i++;
   }
-  return g4(size) + units[i];
+  return g(size, precision) + units[i];
 }
 
-/** go-units HumanSize: decimal units, 4 significant digits ("1.23MB"). */
-export function humanSize(bytes: number): string {
-  return sized(bytes, 1000, DECIMAL);
+/** go-units HumanSizeWithPrecision: decimal units ("1.23MB"); HumanSize uses 4 digits. */
+export function humanSize(bytes: number, precision = 4): string {
+  return sized(bytes, 1000, DECIMAL, precision);
 }
 
 /** go-units BytesSize: binary units ("1.5GiB"). */

@@ -1,0 +1,21 @@
+/** `docker pause`: POST /containers/{id}/pause. */
+import type { CommandSpec } from "../command.ts";
+import type { Cli } from "../cli.ts";
+import type { Parsed } from "../flags.ts";
+import { forEach } from "../each.ts";
+
+export const spec: CommandSpec = {
+  use: "CONTAINER [CONTAINER...]",
+  short: "Pause all processes within one or more containers",
+  aliases: ["docker container pause", "docker pause"],
+  flags: [],
+  args: { min: 1 },
+};
+
+export async function run(cli: Cli, opts: Parsed): Promise<number> {
+  return await forEach(
+    cli,
+    opts.args,
+    (name) => cli.client.call("POST", `/containers/${encodeURIComponent(name)}/pause`),
+  );
+}

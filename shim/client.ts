@@ -62,7 +62,8 @@ export class ShimClient {
           else waiter.resolve(msg.result);
         }
       }
-    } catch { /* connection broke */ }
+    } catch { /* connection broke, or a line that is not JSON */ }
+    this.close();
     this.#closed = true;
     for (const w of this.#pending.values()) {
       w.reject(new ShimError("unavailable", `shim ${this.dir}: connection closed`));

@@ -358,7 +358,11 @@ export class Container {
   }
 
   resize(execId: string, width: number, height: number): void {
-    this.#proc(execId).io.resize(width, height);
+    const io = this.#proc(execId).io;
+    if (io.master === undefined) {
+      throw new ShimFailure("failed_precondition", `process ${execId || this.id} has no terminal`);
+    }
+    io.resize(width, height);
   }
 
   closeStdin(execId: string): void {

@@ -9,6 +9,8 @@ import { INIT } from "./api.ts";
 import { Container, ShimFailure } from "./container.ts";
 
 const encoder = new TextEncoder();
+/** A request line longer than this is refused (and the connection closed). */
+const MAX_REQUEST = 16 << 20;
 
 export class ShimServer {
   readonly containers = new Map<string, Container>();
@@ -54,6 +56,10 @@ export class ShimServer {
         const n = await conn.read(buf);
         if (n === null) break;
         pending += decoder.decode(buf.subarray(0, n), { stream: true });
+        if (pending.length > MAX_REQUEST) {
+          send({ seq: -1, error: { code: "invalid_argument", message: "request line too long" } });
+          break;
+        }
         let nl;
         while ((nl = pending.indexOf("\n")) >= 0) {
           const line = pending.slice(0, nl);
@@ -63,6 +69,7 @@ export class ShimServer {
       }
     } finally {
       this.#subscribers.delete(conn);
+      await queue;
       try {
         conn.close();
       } catch { /* closed */ }

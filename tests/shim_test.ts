@@ -3,18 +3,30 @@
  * through its socket as containerd drives it.
  */
 import assert from "node:assert/strict";
-import { type Bundle, makeBundle, uniqueId } from "./helpers/bundle.ts";
+import { type Bundle, makeBundle, templateRootfs, uniqueId } from "./helpers/bundle.ts";
 import { T } from "./helpers/fixture.ts";
+import {
+  assertNoLeaks,
+  forceCleanup,
+  mountsMentioning,
+  removeTestCgroupParents,
+  testCgroupDirs,
+} from "./helpers/leaks.ts";
 import { deleteAll } from "./helpers/runtime.ts";
 import { connectShim, ShimClient, ShimError, startShim } from "../shim/client.ts";
 import type { Event } from "../shim/api.ts";
+import type { Spec } from "../runtime/spec/types.ts";
 
 interface World {
   dir: string;
   runtimeRoot: string;
   shim: ShimClient;
   bundles: Bundle[];
-  bundle(args: string[], opts?: { terminal?: boolean }): Promise<Bundle & { id: string }>;
+  bundle(
+    args: string[],
+    opts?: { terminal?: boolean; mutate?: (spec: Spec) => void; noConfig?: boolean },
+  ): Promise<Bundle & { id: string }>;
+  ids: string[];
   events: Event[];
 }
 
@@ -38,6 +50,11 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
   }
 }
 
+/**
+ * Runs `fn` with a shim started in a fresh directory; then removes everything
+ * (shim, containers, mounts, cgroups, directories) and asserts that nothing
+ * was left before that forced clean-up.
+ */
 async function withShim(fn: (w: World) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "berth-test-shim-" });
   const runtimeRoot = `${dir}/runc`;
@@ -51,17 +68,31 @@ async function withShim(fn: (w: World) => Promise<void>): Promise<void> {
     runtimeRoot,
     shim,
     bundles: [],
+    ids: [],
     events,
     async bundle(args, opts = {}) {
       const id = uniqueId();
-      const b = await makeBundle({ args, id, terminal: opts.terminal });
+      const b = await makeBundle({ args, id, ...opts });
       w.bundles.push(b);
+      w.ids.push(id);
       return { ...b, id };
     },
   };
+  const markers = () => [dir, ...w.bundles.map((b) => b.dir)];
+  const cgroups = () => w.ids.flatMap(testCgroupDirs);
+  let failed = false;
   try {
     await fn(w);
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
+    // A test that passed deleted its containers: then nothing may be left.
+    if (!failed) {
+      w.shim.close();
+      await assertNoLeaks(markers(), cgroups());
+    }
+    await forceCleanup(markers(), cgroups());
     const pid = (() => {
       try {
         return shimPid(dir);
@@ -78,6 +109,7 @@ async function withShim(fn: (w: World) => Promise<void>): Promise<void> {
       await b.cleanup();
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    removeTestCgroupParents();
   }
 }
 
@@ -232,6 +264,7 @@ Deno.test("shim: an exit while no client is connected is kept for the next one",
       const st = await again.call("state", { id: b.id });
       assert.equal(st.status, "stopped");
       assert.equal(st.exit?.status, 4);
+      assert.deepEqual(await again.call("wait", { id: b.id }), st.exit);
       const seen: Event[] = [];
       const it = again.events()[Symbol.asyncIterator]();
       // The exit event raised while nobody listened arrives on subscribe.
@@ -247,12 +280,17 @@ Deno.test("shim: an exit while no client is connected is kept for the next one",
 
 Deno.test("shim: a full-speed writer is never blocked by a missing reader", T, async () => {
   await withShim(async (w) => {
-    // 64 MiB through a FIFO that nobody reads and a log.
+    // 52 MiB (32 MiB of 16 KiB pieces, 20 MiB of `yes`: 10 M lines) through
+    // a FIFO that nobody reads and the json-file log.
     const fifo = `${w.dir}/out.fifo`;
     await new Deno.Command("mkfifo", { args: [fifo] }).output();
     const reader = await Deno.open(fifo, { read: true, write: true }); // opened, never read
     try {
-      const b = await w.bundle(["sh", "-c", "head -c 67108864 /dev/zero | tr '\\0' x; echo"]);
+      const b = await w.bundle([
+        "sh",
+        "-c",
+        "head -c 33554432 /dev/zero | tr '\\0' x; echo; yes | head -c 20971520",
+      ]);
       await w.shim.call("create", {
         id: b.id,
         bundle: b.dir,
@@ -260,8 +298,11 @@ Deno.test("shim: a full-speed writer is never blocked by a missing reader", T, a
         runtimeRoot: w.runtimeRoot,
       });
       await w.shim.call("start", { id: b.id });
+      const t0 = performance.now();
       const exit = await w.shim.call("wait", { id: b.id });
       assert.equal(exit.status, 0);
+      assert.ok(performance.now() - t0 < 30_000, "the writer was slowed down");
+      assert.match(readShimLog(w.dir), /out\.fifo: reader too slow/);
       // Rotation kept three files of about 1 MiB.
       for (const f of ["big.log", "big.log.1", "big.log.2"]) {
         const size = Deno.statSync(`${w.dir}/${f}`).size;
@@ -331,6 +372,29 @@ Deno.test("shim: bad input gets clear errors", T, async () => {
     assert.equal(await code(w.shim.call("create", params)), "already_exists");
     await w.shim.call("start", { id: b.id });
     assert.equal(await code(w.shim.call("delete", { id: b.id })), "failed_precondition");
+    assert.equal(await code(w.shim.call("start", { id: b.id })), "failed_precondition");
+    assert.equal(
+      await code(w.shim.call("resize", { id: b.id, width: 80, height: 24 })),
+      "failed_precondition",
+    );
+    assert.equal(
+      await code(w.shim.call("kill", { id: b.id, execId: "x", signal: 9 })),
+      "not_found",
+    );
+    assert.equal(await code(w.shim.call("delete", { id: "nope" })), "not_found");
+    assert.equal(
+      await code(w.shim.call("exec", {
+        id: "nope",
+        execId: "e",
+        process: { args: ["true"], cwd: "/", user: { uid: 0, gid: 0 } },
+        stdio: {},
+      })),
+      "not_found",
+    );
+    // deno-lint-ignore no-explicit-any
+    const untyped = w.shim as any;
+    assert.equal(await code(untyped.call("frobnicate", {})), "invalid_argument");
+    assert.equal(await code(untyped.call("state", undefined)), "not_found");
     // A malformed line is answered, not fatal.
     const raw = await Deno.connect({ transport: "unix", path: `${w.dir}/shim/shim.sock` });
     await raw.write(enc.encode("{not json\n"));
@@ -342,3 +406,242 @@ Deno.test("shim: bad input gets clear errors", T, async () => {
     await w.shim.call("delete", { id: b.id, force: true });
   });
 });
+
+/** The shim's session id and parent, from /proc/PID/stat. */
+function sessionOf(pid: number): { ppid: number; session: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { ppid: Number(f[1]), session: Number(f[3]) };
+}
+
+Deno.test("shim: the death of the process that started it does not reach it", T, async () => {
+  await withShim(async (w) => {
+    const b = await w.bundle([
+      "sh",
+      "-c",
+      "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done",
+    ]);
+    const logPath = `${w.dir}/c.log`;
+    // A containerd stand-in in its own process: it starts a shim, creates, starts and dies.
+    const starter = `${w.dir}/starter.ts`;
+    Deno.writeTextFileSync(
+      starter,
+      `import { startShim } from ${
+        JSON.stringify(new URL("../shim/client.ts", import.meta.url).href)
+      };
+const [dir, id, bundle, runtimeRoot, path] = Deno.args;
+const c = await startShim(dir);
+await c.call("create", { id, bundle, runtimeRoot, stdio: { log: { path } } });
+await c.call("start", { id });
+console.log("ready");
+await new Promise(() => {});
+`,
+    );
+    const dir2 = `${w.dir}/shim2`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", starter, dir2, b.id, b.dir, w.runtimeRoot, logPath],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert.equal(dec.decode(first.value).trim(), "ready");
+    const shim = Number(Deno.readTextFileSync(`${dir2}/shim.pid`));
+    assert.equal(sessionOf(shim).session, shim, "the shim leads its own session");
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+
+    await waitFor("the shim to be re-parented", () => sessionOf(shim).ppid !== child.pid);
+    const lines = () => Deno.readTextFileSync(logPath).split("\n").length;
+    const before = lines();
+    await waitFor("more output logged", () => lines() > before + 5);
+    const c = await connectShim(dir2);
+    try {
+      assert.equal((await c.call("state", { id: b.id })).status, "running");
+      await c.call("kill", { id: b.id, signal: 9 });
+      assert.equal((await c.call("wait", { id: b.id })).status, 137);
+      await c.call("delete", { id: b.id });
+    } finally {
+      c.close();
+    }
+    await waitFor("the shim to exit", () => !alive(shim));
+    // The harness's own shim never got a container: shutdown ends it.
+    const own = shimPid(w.dir);
+    await w.shim.call("shutdown", {});
+    await waitFor("the unused shim to exit", () => !alive(own));
+  });
+});
+
+Deno.test("shim: orphans re-parented to the shim are reaped", T, async () => {
+  await withShim(async (w) => {
+    // Without a pid namespace, a process the container orphans goes to the
+    // nearest subreaper: the shim.
+    const b = await w.bundle(
+      ["sh", "-c", "(sleep 1 & echo $! > /tmp/orphan.pid); exec sleep 1000"],
+      {
+        mutate: (spec) => {
+          spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== "pid");
+          spec.root!.readonly = false;
+        },
+      },
+    );
+    await w.shim.call("create", { id: b.id, bundle: b.dir, stdio: {}, runtimeRoot: w.runtimeRoot });
+    await w.shim.call("start", { id: b.id });
+    const shim = shimPid(w.dir);
+    let orphan = 0;
+    await waitFor("the orphan's pid", () => {
+      try {
+        orphan = Number(Deno.readTextFileSync(`${b.rootfs}/tmp/orphan.pid`).trim());
+      } catch { /* not yet */ }
+      return orphan > 0;
+    });
+    assert.ok(orphan > 0);
+    await waitFor("the orphan to be re-parented", () => sessionOf(orphan).ppid === shim);
+    // Exited and reaped: no zombie left behind.
+    await waitFor("the orphan to be reaped", () => {
+      try {
+        Deno.statSync(`/proc/${orphan}`);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 5000);
+    assert.equal((await w.shim.call("state", { id: b.id })).status, "running");
+    await w.shim.call("kill", { id: b.id, signal: 9 });
+    assert.equal((await w.shim.call("wait", { id: b.id })).status, 137);
+    await w.shim.call("delete", { id: b.id });
+  });
+});
+
+Deno.test(
+  "shim: rootfs mounts are made before create and removed at delete, also on failure",
+  T,
+  async () => {
+    await withShim(async (w) => {
+      const lower = await templateRootfs();
+      const b = await w.bundle(["sh", "-c", "echo layered > /f; cat /f; ls /bin/busybox"]);
+      await Deno.remove(b.rootfs, { recursive: true });
+      const upper = `${w.dir}/upper`, work = `${w.dir}/work`;
+      await Deno.mkdir(upper);
+      await Deno.mkdir(work);
+      b.spec!.root!.readonly = false;
+      Deno.writeTextFileSync(b.config, JSON.stringify(b.spec));
+      const logPath = `${w.dir}/c.log`;
+      await w.shim.call("create", {
+        id: b.id,
+        bundle: b.dir,
+        rootfs: [{
+          type: "overlay",
+          source: "overlay",
+          options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`],
+        }],
+        stdio: { log: { path: logPath } },
+        runtimeRoot: w.runtimeRoot,
+      });
+      assert.ok(mountsMentioning([b.rootfs]).length > 0, "the rootfs is mounted");
+      await w.shim.call("start", { id: b.id });
+      assert.equal((await w.shim.call("wait", { id: b.id })).status, 0);
+      const logs = Deno.readTextFileSync(logPath).split("\n").filter(Boolean)
+        .map((l) => JSON.parse(l).log).join("");
+      assert.equal(logs, "layered\n/bin/busybox\n");
+      assert.equal(
+        Deno.readTextFileSync(`${upper}/f`),
+        "layered\n",
+        "writes went to the upper dir",
+      );
+      // A second container fails to create (no config.json): its bind mount is undone.
+      const bad = await w.bundle(["true"], { noConfig: true });
+      await assert.rejects(
+        w.shim.call("create", {
+          id: bad.id,
+          bundle: bad.dir,
+          rootfs: [{ type: "bind", source: lower, options: ["rbind", "ro"] }],
+          stdio: {},
+          runtimeRoot: w.runtimeRoot,
+        }),
+        ShimError,
+      );
+      assert.deepEqual(mountsMentioning([bad.rootfs]), []);
+      await w.shim.call("delete", { id: b.id });
+      assert.deepEqual(mountsMentioning([b.rootfs]), []);
+    });
+  },
+);
+
+Deno.test(
+  "shim: a terminal exec; `yes` at full speed with a FIFO and an attach client that never read",
+  T,
+  async () => {
+    await withShim(async (w) => {
+      const b = await w.bundle(["sleep", "1000"]);
+      await w.shim.call("create", {
+        id: b.id,
+        bundle: b.dir,
+        stdio: {},
+        runtimeRoot: w.runtimeRoot,
+      });
+      await w.shim.call("start", { id: b.id });
+      await w.shim.call("exec", {
+        id: b.id,
+        execId: "tty",
+        process: {
+          terminal: true,
+          args: ["sh", "-c", "tty; stty size"],
+          cwd: "/",
+          env: ["PATH=/bin"],
+          user: { uid: 0, gid: 0 },
+          consoleSize: { height: 40, width: 120 },
+        },
+        stdio: { terminal: true },
+      });
+      const t = await attach(b.dir, { execId: "tty", stdout: true });
+      await w.shim.call("start", { id: b.id, execId: "tty" });
+      assert.equal((await w.shim.call("wait", { id: b.id, execId: "tty" })).status, 0);
+      assert.match(dec.decode(await t.output), /^\/dev\/pts\/\d+\r\n40 120\r\n$/);
+
+      const fifo = `${w.dir}/out.fifo`;
+      await new Deno.Command("mkfifo", { args: [fifo] }).output();
+      const held = await Deno.open(fifo, { read: true, write: true }); // never read
+      try {
+        await w.shim.call("exec", {
+          id: b.id,
+          execId: "yes",
+          process: {
+            args: ["sh", "-c", "yes | head -c 20971520"],
+            cwd: "/",
+            env: ["PATH=/bin"],
+            user: { uid: 0, gid: 0 },
+          },
+          stdio: { stdout: fifo },
+        });
+        const stalled = await Deno.connect({ transport: "unix", path: `${b.dir}/attach.sock` });
+        await stalled.write(enc.encode(JSON.stringify({ execId: "yes", stdout: true }) + "\n"));
+        const t0 = performance.now();
+        await w.shim.call("start", { id: b.id, execId: "yes" });
+        assert.equal((await w.shim.call("wait", { id: b.id, execId: "yes" })).status, 0);
+        assert.ok(performance.now() - t0 < 20_000);
+        stalled.close();
+        await waitFor(
+          "drops counted in shim.log",
+          () => /attach client of .* exec yes: \d+ bytes dropped/.test(readShimLog(w.dir)),
+        );
+        assert.match(readShimLog(w.dir), /stdout .*out\.fifo: reader too slow/);
+      } finally {
+        held.close();
+      }
+      await w.shim.call("kill", { id: b.id, signal: 9 });
+      await w.shim.call("wait", { id: b.id });
+      await w.shim.call("delete", { id: b.id });
+    });
+  },
+);
+
+function readShimLog(dir: string): string {
+  try {
+    return Deno.readTextFileSync(`${dir}/shim/shim.log`);
+  } catch {
+    return "";
+  }
+}

@@ -95,6 +95,15 @@ function hostForMessages(ep: Endpoint): string {
   return `tcp://${ep.hostname}:${ep.port}`;
 }
 
+/** Go's url.QueryEscape: all but [A-Za-z0-9-_.~] escaped, spaces as "+". */
+export function queryEscape(s: string): string {
+  return encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
+  )
+    .replaceAll("%20", "+");
+}
+
 function encodeQuery(q?: Query): string {
   if (!q) return "";
   const parts: string[] = [];
@@ -102,7 +111,7 @@ function encodeQuery(q?: Query): string {
   for (const k of Object.keys(q).sort()) {
     const v = q[k];
     if (v === undefined || v === null) continue;
-    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+    parts.push(`${queryEscape(k)}=${queryEscape(String(v))}`);
   }
   return parts.length ? "?" + parts.join("&") : "";
 }

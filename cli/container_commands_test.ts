@@ -12,6 +12,7 @@ import {
   runCli,
   runRealDocker,
 } from "../tests/helpers/fake_engine.ts";
+import { frame } from "./stdcopy.ts";
 
 const now = Math.floor(Date.now() / 1000);
 
@@ -182,6 +183,112 @@ Deno.test("stop, restart, kill, rm, pause, unpause, wait, start, rename", async 
         ["kill", "-z", "x"],
       ]
     ) await compare(e, args);
+  } finally {
+    await e.close();
+  }
+});
+
+const INSPECT = {
+  Id: "abc123",
+  Created: "2024-01-01T00:00:00Z",
+  Name: "/foo",
+  State: {
+    Status: "running",
+    Running: true,
+    Paused: false,
+    Restarting: false,
+    Pid: 42,
+    ExitCode: 0,
+  },
+  Config: { Tty: false, OpenStdin: true, Env: ["A=1", "B=2"], Labels: { "com.x": "y" } },
+  HostConfig: { NetworkMode: "none" },
+};
+
+const STREAM_ROUTES: Record<string, Route> = {
+  "GET /containers/{id}/json": byName({ json: INSPECT }),
+  "GET /images/{id}/json": (r) =>
+    r.path.includes("busybox")
+      ? { json: { Id: "sha256:img", RepoTags: ["busybox:latest"], Size: 4 } }
+      : { status: 404, json: { message: `No such image: ${r.path.split("/")[2]}` } },
+  "GET /networks/{id}": { status: 404, json: { message: "network not found" } },
+  "GET /volumes/{id}": { status: 404, json: { message: "no such volume" } },
+  "GET /plugins/{id}/json": { status: 404, json: { message: "plugin not found" } },
+  "GET /info": { json: { Swarm: { ControlAvailable: false } } },
+  "GET /containers/{id}/logs": {
+    body: new Uint8Array([...frame(1, "out\n"), ...frame(2, "err\n"), ...frame(1, "more\n")]),
+  },
+  "POST /containers/{id}/exec": { status: 201, json: { Id: "execid" } },
+  "POST /exec/{id}/start": (r) =>
+    r.json().Detach ? { status: 200 } : {
+      hijack: async (c) => {
+        await c.write(frame(1, "exec out\n"));
+        await c.write(frame(2, "exec err\n"));
+      },
+    },
+  "GET /exec/{id}/json": { json: { ExitCode: 4, Running: false } },
+  "POST /containers/{id}/wait": byName({ json: { StatusCode: 5 } }),
+  "POST /containers/{id}/attach": {
+    hijack: async (c) => {
+      await c.write(frame(1, "attached\n"));
+    },
+  },
+  "GET /containers/{id}/top": {
+    json: {
+      Titles: ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+      Processes: [
+        ["root", "13642", "882", "0", "17:03", "pts/0", "00:00:00", "/bin/bash"],
+        ["root", "13735", "13642", "0", "17:06", "pts/0", "00:00:00", "sleep 10"],
+      ],
+    },
+  },
+};
+
+Deno.test("logs, exec, attach, top: requests, demultiplexed output, statuses", async () => {
+  const e = await fakeEngine(STREAM_ROUTES);
+  try {
+    for (
+      const args of [
+        ["logs", "foo"],
+        ["logs", "-f", "-t", "--tail", "5", "--since", "2024-01-01T10:00:00Z", "--details", "foo"],
+        ["logs", "bad"],
+        ["exec", "-e", "A=1", "-u", "root", "-w", "/tmp", "foo", "ls", "-l"],
+        ["exec", "-d", "foo", "sleep", "1"],
+        ["exec", "--privileged", "foo", "sh", "-c", "exit 4"],
+        ["exec", "bad", "ls"],
+        ["exec", "foo"],
+        ["attach", "foo"],
+        ["attach", "--no-stdin", "foo"],
+        ["top", "foo"],
+        ["top", "foo", "aux", "-o", "pid"],
+      ]
+    ) await compare(e, args, true);
+  } finally {
+    await e.close();
+  }
+});
+
+Deno.test("inspect: auto-detected types, --type, formats, missing objects", async () => {
+  const e = await fakeEngine(STREAM_ROUTES);
+  try {
+    for (
+      const args of [
+        ["inspect", "foo"],
+        ["inspect", "--format", "json", "foo"],
+        ["inspect", "-f", "{{.Name}} {{.State.Pid}} {{json .Config.Env}}", "foo", "bad", "foo"],
+        ["inspect", "-f", '{{.Nope}}|{{.State}}|{{index .Config.Labels "com.x"}}', "foo"],
+        ["inspect", "-f", "{{range .Config.Env}}[{{.}}]{{end}}", "foo"],
+        ["inspect", "-f", "{{.Foo", "foo"],
+        ["inspect", "bad"],
+        ["inspect", "busybox"],
+        ["inspect", "-s", "foo"],
+        ["inspect", "--type", "image", "busybox", "nope"],
+        ["inspect", "--type", "container", "bad"],
+        ["inspect", "--type", "nope", "bad"],
+        ["container", "inspect", "foo", "bad"],
+        ["image", "inspect", "--format", "{{.Id}}", "busybox"],
+        ["image", "inspect", "--platform", "linux/amd64", "busybox"],
+      ]
+    ) await compare(e, args, true);
   } finally {
     await e.close();
   }

@@ -9,7 +9,17 @@
  * gives (numbers, strings, lists as [a b], maps as map[k:v]).
  */
 
-export class TemplateError extends Error {}
+export class TemplateError extends Error {
+  /** What an execution wrote before it failed. */
+  partial = "";
+}
+
+export interface ExecOptions {
+  /** A missing map key is an error (Go's missingkey=error), not "<no value>". */
+  missingKeyError?: boolean;
+  /** Print objects with exported field names as Go structs (see {@link goString}). */
+  structs?: boolean;
+}
 
 /** A missing map key: prints as Go's "<no value>". */
 export const NO_VALUE = Symbol("no value");
@@ -493,23 +503,29 @@ export function truthy(v: unknown): boolean {
   return true;
 }
 
-/** Go's fmt %v for the value shapes JSON and the format contexts produce. */
-export function goString(v: unknown, top = true): string {
+/**
+ * Go's fmt %v for the value shapes JSON and the format contexts produce.
+ * With `structs`, objects whose keys are all exported Go field names print as
+ * the structs they were decoded from (`{v1 v2 ...}` in field order), as the
+ * CLI's typed API objects do; other objects print as maps.
+ */
+export function goString(v: unknown, structs = false): string {
   if (v === NO_VALUE) return "<no value>";
   if (v === null || v === undefined) return "<nil>";
   if (typeof v === "string") return v;
   if (typeof v === "number") return goNumber(v);
   if (typeof v === "boolean" || typeof v === "bigint") return String(v);
-  if (Array.isArray(v)) return "[" + v.map((x) => goString(x, false)).join(" ") + "]";
+  if (Array.isArray(v)) return "[" + v.map((x) => goString(x, structs)).join(" ") + "]";
   if (v instanceof Date) return v.toISOString();
   if (isStruct(v)) return typeof v.toString === "function" ? String(v) : "{}";
   if (typeof v === "object") {
-    const keys = Object.keys(v).sort();
-    return "map[" +
-      keys.map((k) => `${k}:${goString((v as Record<string, unknown>)[k], false)}`).join(" ") +
-      "]";
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (structs && keys.length && keys.every((k) => /^[A-Z]/.test(k))) {
+      return "{" + keys.map((k) => goString(o[k], structs)).join(" ") + "}";
+    }
+    return "map[" + keys.sort().map((k) => `${k}:${goString(o[k], structs)}`).join(" ") + "]";
   }
-  void top;
   return String(v);
 }
 
@@ -537,6 +553,7 @@ class Exec {
     private funcs: Record<string, Func>,
     private name: string,
     private offset: number,
+    private opts: ExecOptions = {},
   ) {}
 
   private where(pos: number, what: string): string {
@@ -552,7 +569,12 @@ class Exec {
 
   run(nodes: Node[], dot: unknown): string {
     const scope: Scope = { vars: [new Map([["$", dot]])] };
-    this.walk(nodes, dot, scope);
+    try {
+      this.walk(nodes, dot, scope);
+    } catch (e) {
+      if (e instanceof TemplateError) e.partial = this.out.join("");
+      throw e;
+    }
     return this.out.join("");
   }
 
@@ -580,7 +602,7 @@ class Exec {
           break;
         case "action": {
           const v = this.pipe(n.pipe, dot, scope);
-          if (!n.pipe.decl.length) this.out.push(goString(v));
+          if (!n.pipe.decl.length) this.out.push(goString(v, this.opts.structs));
           break;
         }
         case "if":
@@ -780,7 +802,9 @@ class Exec {
     if (explicitArgs || args.length) {
       this.fail(pos, src, `${name} is not a method but has arguments`);
     }
-    return Object.hasOwn(obj, name) ? obj[name] : NO_VALUE;
+    if (Object.hasOwn(obj, name)) return obj[name];
+    if (this.opts.missingKeyError) this.fail(pos, src, `map has no entry for key "${name}"`);
+    return NO_VALUE;
   }
 
   private func(
@@ -1063,12 +1087,13 @@ export class Template {
   }
 
   /** Renders with `data` as dot; `funcs` replace functions of the same name (header pass). */
-  execute(data: unknown, funcs?: Record<string, Func>): string {
+  execute(data: unknown, funcs?: Record<string, Func>, opts: ExecOptions = {}): string {
     const exec = new Exec(
       this.source,
       funcs ? { ...this.funcs, ...funcs } : this.funcs,
       this.name,
       this.offset,
+      opts,
     );
     return exec.run(this.nodes, data);
   }

@@ -25,6 +25,8 @@ const encoder = new TextEncoder();
 const PREFIX = encoder.encode('{"log":"');
 const HEX = encoder.encode("0123456789abcdef");
 const BS = 0x5c, QUOTE = 0x22, NL = 0x0a;
+/** An output buffer larger than this is dropped when the output pauses (idle shims stay small). */
+const SHRINK_ABOVE = 256 << 10;
 
 /** Per byte below 0x80: 0 copy as is, 1 backslash + the byte, 2 \u00XX. */
 const ASCII_ESCAPE = new Uint8Array(128);
@@ -38,11 +40,11 @@ ASCII_ESCAPE[QUOTE] =
 
 /** A growable byte buffer. */
 class Bytes {
-  buf = new Uint8Array(1 << 16);
+  buf = new Uint8Array(0);
   len = 0;
   reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 4096);
     while (size < this.len + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
@@ -144,6 +146,7 @@ export class JsonLog {
   /** Bytes in the file plus bytes buffered in #out. */
   #size: number;
   #out = new Bytes();
+  #shrink?: ReturnType<typeof setTimeout>;
   #partial: Record<Stream, Uint8Array> = { stdout: new Uint8Array(0), stderr: new Uint8Array(0) };
 
   constructor(readonly cfg: LogConfig) {
@@ -177,6 +180,7 @@ export class JsonLog {
   close(): void {
     this.flush("stdout");
     this.flush("stderr");
+    clearTimeout(this.#shrink);
     this.#file.close();
   }
 
@@ -217,6 +221,13 @@ export class JsonLog {
 
   #flush(): void {
     this.#writeOut(this.#out.buf.subarray(0, this.#out.len));
+    // A burst grew the buffer: give the memory back once the output is quiet.
+    if (this.#out.buf.length > SHRINK_ABOVE) {
+      clearTimeout(this.#shrink);
+      const timer = setTimeout(() => this.#out = new Bytes(), 1000);
+      Deno.unrefTimer(timer);
+      this.#shrink = timer;
+    }
   }
 
   #writeOut(bytes: Uint8Array): void {

@@ -12,6 +12,22 @@ import { setWinsize } from "../runtime/linux/pty.ts";
 
 export type Stream = "stdout" | "stderr";
 
+/**
+ * Read buffers: an idle process's pending reads hold a small one, a process
+ * that fills it gets a pipe-sized one until its output slows down again.
+ * (Every destination copies what it keeps, so a buffer is reused.)
+ */
+const SMALL_READ = 4096, BIG_READ = 64 * 1024;
+
+function nextReadBuffer(
+  buf: Uint8Array<ArrayBuffer>,
+  got: number,
+): Uint8Array<ArrayBuffer> {
+  if (got === buf.length && buf.length < BIG_READ) return new Uint8Array(BIG_READ);
+  if (got < SMALL_READ && buf.length > SMALL_READ) return new Uint8Array(SMALL_READ);
+  return buf;
+}
+
 /** Docker's multiplexed stream header: [stream, 0, 0, 0, size u32 big-endian]. */
 export function frame(stream: Stream, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + data.length);
@@ -141,8 +157,15 @@ export class ProcessIO {
   /** Copies a pipe until EOF. */
   pumpStream(stream: Stream, readable: ReadableStream<Uint8Array>): void {
     this.#pending.push((async () => {
+      const reader = readable.getReader({ mode: "byob" });
+      let buf = new Uint8Array(SMALL_READ);
       try {
-        for await (const chunk of readable) this.emit(stream, chunk);
+        for (;;) {
+          const { value, done } = await reader.read(buf);
+          if (done || !value) break;
+          this.emit(stream, value);
+          buf = nextReadBuffer(new Uint8Array(value.buffer as ArrayBuffer), value.length);
+        }
       } catch { /* the pipe broke: treat as EOF */ }
       this.log?.flush(stream);
     })());
@@ -152,11 +175,12 @@ export class ProcessIO {
   pumpMaster(master: number): void {
     this.master = master;
     this.#pending.push((async () => {
-      const buf = new Uint8Array(32 * 1024);
+      let buf = new Uint8Array(SMALL_READ);
       for (;;) {
         const n = Number(await libc().readBlocking(master, buf, BigInt(buf.length)));
         if (n <= 0) break; // EIO once the last slave fd is closed
         this.emit("stdout", buf.subarray(0, n));
+        buf = nextReadBuffer(buf, n);
       }
       this.log?.flush("stdout");
     })());

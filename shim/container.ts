@@ -16,6 +16,7 @@ import {
   type ProcessStatus,
   type RootfsMount,
 } from "./api.ts";
+import { OomWatch } from "./oom.ts";
 import { ProcessIO } from "./process_io.ts";
 import { markSpawned, unmarkSpawned, watchPid } from "./reaper.ts";
 import { nowRFC3339Nano, readJson, writeJsonDurable } from "./records.ts";
@@ -35,6 +36,7 @@ export class ShimFailure extends Error {
 export interface Emitter {
   exit(id: string, execId: string, exit: ExitRecord): void;
   start(id: string, execId: string, pid: number): void;
+  oom(id: string): void;
 }
 
 class Proc {
@@ -56,8 +58,10 @@ export class Container {
   creating?: Promise<number>;
   rec: ContainerRecord;
   #attachServer?: Deno.Listener;
+  readonly #oom: OomWatch;
 
   constructor(readonly params: CreateParams, readonly events: Emitter) {
+    this.#oom = new OomWatch(params.bundle, params.id, () => events.oom(params.id));
     this.rec = {
       id: params.id,
       bundle: params.bundle,
@@ -268,6 +272,7 @@ export class Container {
       this.rec.pid = pid;
       this.#save();
       watchPid(pid, (code) => this.#exited(init, code));
+      this.#oom.start();
       await this.#listenAttach();
       return pid;
     } catch (e) {
@@ -437,6 +442,7 @@ export class Container {
 
   /** Unmounts, closes and removes what the shim made for this container. */
   async cleanup(): Promise<void> {
+    this.#oom.stop();
     for (const p of this.procs.values()) p.io.dispose();
     this.#attachServer?.close();
     this.#attachServer = undefined;
@@ -466,6 +472,9 @@ export class Container {
     if (p.execId === INIT) {
       this.rec.status = "stopped";
       this.#save();
+      // An OOM kill is reported before the exit it caused.
+      this.#oom.stop();
+      this.#oom.check();
     }
     // Let the last output reach the log before the exit is reported.
     await p.io.drained(2000);

@@ -137,6 +137,7 @@ export class ShimServer {
         const c = new Container(req.params as any, {
           exit: (id, execId, exit) => this.publish({ type: "exit", id, execId, exit }),
           start: (id, execId, pid) => this.publish({ type: "start", id, execId, pid }),
+          oom: (id) => this.publish({ type: "oom", id }),
         });
         this.containers.set(p.id, c);
         this.#everCreated = true;

@@ -645,3 +645,38 @@ function readShimLog(dir: string): string {
     return "";
   }
 }
+
+Deno.test("shim: an OOM kill inside a running container is an oom event", T, async () => {
+  await withShim(async (w) => {
+    // tail buffers a line that never ends: killed at the limit, the shell lives on.
+    const b = await w.bundle(["sh", "-c", "tail /dev/zero; echo survived; sleep 1000"], {
+      mutate: (spec) => {
+        spec.linux!.resources = {
+          ...spec.linux!.resources,
+          memory: { limit: 32 << 20, swap: 32 << 20 },
+        };
+      },
+    });
+    const logPath = `${w.dir}/c.log`;
+    await w.shim.call("create", {
+      id: b.id,
+      bundle: b.dir,
+      stdio: { log: { path: logPath } },
+      runtimeRoot: w.runtimeRoot,
+    });
+    await w.shim.call("start", { id: b.id });
+    await waitFor("the shell to go on", () => {
+      try {
+        return Deno.readTextFileSync(logPath).includes("survived");
+      } catch {
+        return false;
+      }
+    });
+    await waitFor("an oom event", () => w.events.some((e) => e.type === "oom" && e.id === b.id));
+    assert.equal((await w.shim.call("state", { id: b.id })).status, "running");
+    await w.shim.call("kill", { id: b.id, signal: 9 });
+    await w.shim.call("wait", { id: b.id });
+    await w.shim.call("delete", { id: b.id });
+    assert.equal(w.events.filter((e) => e.type === "oom").length, 1, "reported once");
+  });
+});

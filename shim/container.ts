@@ -16,6 +16,7 @@ import {
   type ProcessStatus,
   type RootfsMount,
 } from "./api.ts";
+import { acceptEach } from "./accept.ts";
 import { OomWatch } from "./oom.ts";
 import { ProcessIO } from "./process_io.ts";
 import { markSpawned, unmarkSpawned, watchPid } from "./reaper.ts";
@@ -492,11 +493,11 @@ export class Container {
     Deno.chmodSync(path, 0o600);
     this.#attachServer = listener;
     const { serveAttach } = await import("./attach.ts");
-    (async () => {
-      for await (const conn of listener) {
-        serveAttach(conn, (execId) => this.procs.get(execId ?? INIT)?.io, this.id).catch(() => {});
-      }
-    })().catch(() => {});
+    acceptEach(
+      listener,
+      `attach ${this.id}`,
+      (conn) => serveAttach(conn, (execId) => this.procs.get(execId ?? INIT)?.io, this.id),
+    );
   }
 }
 

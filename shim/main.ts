@@ -38,6 +38,15 @@ export async function main(args: string[]): Promise<number> {
     } catch { /* nowhere to report */ }
   };
   setShimLog(log);
+  // A bug in one container's handling must not end the supervision of all of them.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log(`unhandled rejection: ${(e.reason as Error)?.stack ?? e.reason}`);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    log(`uncaught error: ${(e.error as Error)?.stack ?? e.message}`);
+  });
   try {
     setsid();
   } catch { /* already a session leader */ }

@@ -6,6 +6,7 @@
  */
 import type { Event, EventMessage, Request, Response } from "./api.ts";
 import { INIT } from "./api.ts";
+import { acceptEach } from "./accept.ts";
 import { Container, ShimFailure } from "./container.ts";
 
 const encoder = new TextEncoder();
@@ -34,8 +35,8 @@ export class ShimServer {
     for (const send of this.#subscribers.values()) send({ event });
   }
 
-  async serve(listener: Deno.Listener): Promise<void> {
-    for await (const conn of listener) this.#connection(conn).catch(() => {});
+  serve(listener: Deno.Listener): Promise<void> {
+    return acceptEach(listener, "shim.sock", (conn) => this.#connection(conn));
   }
 
   async #connection(conn: Deno.Conn): Promise<void> {

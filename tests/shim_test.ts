@@ -245,6 +245,27 @@ Deno.test("shim: a terminal is resized; exec runs with its own stdio", T, async 
     assert.ok(pids.pids.length >= 1);
     await w.shim.call("delete", { id: b.id, execId: "e1" });
 
+    // No descriptor of the shim (the pty master above all) reaches the container.
+    for (const pid of ["self", "1"]) {
+      const execId = `fds-${pid}`;
+      await w.shim.call("exec", {
+        id: b.id,
+        execId,
+        process: {
+          args: ["sh", "-c", `ls /proc/${pid}/fd | tr '\\n' ' '`],
+          cwd: "/",
+          env: ["PATH=/bin"],
+          user: { uid: 0, gid: 0 },
+        },
+        stdio: {},
+      });
+      const f = await attach(b.dir, { execId, stdout: true });
+      await w.shim.call("start", { id: b.id, execId });
+      await w.shim.call("wait", { id: b.id, execId });
+      // ls's own directory fd is 3 when it lists itself.
+      assert.equal(demux(await f.output).stdout, pid === "self" ? "0 1 2 3 " : "0 1 2 ");
+    }
+
     await w.shim.call("kill", { id: b.id, signal: 9 });
     assert.equal((await w.shim.call("wait", { id: b.id })).status, 137);
     assert.match(dec.decode(await a.output), /33 91/);

@@ -169,7 +169,8 @@ export class Client {
     const headers: Record<string, string> = { "User-Agent": USER_AGENT, ...opts.headers };
     let body = opts.body;
     if (opts.json !== undefined) {
-      body = new TextEncoder().encode(JSON.stringify(opts.json));
+      // json.Encoder's output, newline included.
+      body = new TextEncoder().encode(JSON.stringify(opts.json) + "\n");
       headers["Content-Type"] = "application/json";
     }
     try {

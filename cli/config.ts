@@ -57,15 +57,66 @@ export class Config {
     return this.cached!;
   }
 
-  /** Writes the file atomically (temp file + rename), mode 0600. */
+  /**
+   * Writes the file atomically (temp file + rename), mode 0600, laid out as
+   * the CLI's ConfigFile struct marshals: its fields in their order, map keys
+   * sorted; keys it does not know follow.
+   */
   save(cfg: ConfigFile): void {
     Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const tmp = `${this.path}.tmp-${Deno.pid}`;
-    Deno.writeTextFileSync(tmp, JSON.stringify(cfg, null, "\t"), { mode: 0o600 });
+    Deno.writeTextFileSync(tmp, JSON.stringify(ordered(cfg), null, "\t"), { mode: 0o600 });
     Deno.chmodSync(tmp, 0o600);
     Deno.renameSync(tmp, this.path);
     this.cached = cfg;
   }
+}
+
+/** ConfigFile's fields in struct order (github.com/docker/cli/cli/config/configfile). */
+const FIELD_ORDER = [
+  "auths",
+  "HttpHeaders",
+  "psFormat",
+  "imagesFormat",
+  "networksFormat",
+  "pluginsFormat",
+  "volumesFormat",
+  "statsFormat",
+  "detachKeys",
+  "credsStore",
+  "credHelpers",
+  "serviceInspectFormat",
+  "servicesFormat",
+  "tasksFormat",
+  "secretFormat",
+  "configFormat",
+  "nodesFormat",
+  "pruneFilters",
+  "proxies",
+  "experimental",
+  "currentContext",
+  "cliPluginsExtraDirs",
+  "plugins",
+  "aliases",
+  "features",
+];
+
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}
+
+function ordered(cfg: ConfigFile): ConfigFile {
+  const out: ConfigFile = {};
+  for (const k of FIELD_ORDER) {
+    if (cfg[k] === undefined) continue;
+    const v = cfg[k];
+    out[k] = v && typeof v === "object" && !Array.isArray(v) &&
+        ["auths", "credHelpers", "HttpHeaders"].includes(k)
+      ? sortedKeys(v as Record<string, unknown>)
+      : v;
+  }
+  for (const k of Object.keys(cfg)) if (!(k in out)) out[k] = cfg[k];
+  return out;
 }
 
 /** The key a registry's credentials are stored under ("docker.io" → the index URL). */

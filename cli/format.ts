@@ -35,24 +35,23 @@ export function parseFormat(format: string, defaultTable: string): Format {
   return { table, json: false, template: listingTemplate(f, offset + lead) };
 }
 
+/** The formatter's own errors (formatter.Context): both read "template parsing error". */
 function listingTemplate(source: string, offset: number): Template {
   try {
     return new Template(source, { offset });
   } catch (e) {
     if (e instanceof TemplateError) {
-      throw new StatusError(`failed to parse template: ${e.message}`, 1);
+      throw new StatusError(`template parsing error: ${e.message}`, 1);
     }
     throw e;
   }
 }
 
-function runListing(t: Template, data: unknown): string {
+function runListing(t: Template, data: unknown, prefix = "template parsing error"): string {
   try {
     return t.execute(data);
   } catch (e) {
-    if (e instanceof TemplateError) {
-      throw new StatusError(`failed to execute template: ${e.message}`, 1);
-    }
+    if (e instanceof TemplateError) throw new StatusError(`${prefix}: ${e.message}`, 1);
     throw e;
   }
 }
@@ -104,7 +103,7 @@ export function runObject(t: Template, data: unknown): string {
 }
 
 /**
- * The listing commands' check of a --format before any request: the raw
+ * The check `docker ps` makes of a --format before any request: the raw
  * format ("table" prefix included) parsed and run once against `probe`.
  */
 export function checkTemplate(format: string, probe: unknown): void {
@@ -117,5 +116,5 @@ export function checkTemplate(format: string, probe: unknown): void {
     }
     throw e;
   }
-  runListing(t, probe);
+  runListing(t, probe, "failed to execute template");
 }

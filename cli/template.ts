@@ -982,7 +982,16 @@ export function sprintf(format: string, ...args: unknown[]): string {
 /** JSON as the CLI's `json` function writes it (no HTML escaping, no newline). */
 export function toJson(v: unknown): string {
   if (v === NO_VALUE || v === undefined) return "null";
-  return JSON.stringify(v, (_k, x) => x === NO_VALUE ? null : x) ?? "null";
+  const s = JSON.stringify(v, (_k, x) => x === NO_VALUE ? null : x) ?? "null";
+  // A format context marshals itself with json.Marshal, which escapes HTML characters.
+  return isStruct(v) ? htmlEscapeJson(s) : s;
+}
+
+function htmlEscapeJson(s: string): string {
+  return s.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
 }
 
 function str(v: unknown): string {

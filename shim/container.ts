@@ -17,6 +17,7 @@ import {
   type RootfsMount,
 } from "./api.ts";
 import { acceptEach } from "./accept.ts";
+import { adoptFromRuntime } from "./adopt.ts";
 import { OomWatch } from "./oom.ts";
 import { ProcessIO } from "./process_io.ts";
 import { markSpawned, unmarkSpawned, watchPid } from "./reaper.ts";
@@ -203,25 +204,31 @@ export class Container {
     let status: Deno.CommandStatus | undefined;
     const done = child.status.finally(() => unmarkSpawned(child.pid));
     if (foreground) {
-      // The runtime stays the process's parent and exits with its status: the
-      // pid file tells when the process runs.
-      for (;;) {
-        const settled = await Promise.race([done, new Promise((r) => setTimeout(r, 5))]);
-        if (settled) {
-          status = settled as Deno.CommandStatus;
-          break;
-        }
+      // The runtime stays the process's parent until the shim adopts it (see
+      // adopt.ts); the pid file tells when the process runs.
+      const started = () => {
         try {
-          if (Deno.readTextFileSync(pidFile).trim()) break;
-        } catch { /* not yet */ }
+          return Number(Deno.readTextFileSync(pidFile).trim()) || 0;
+        } catch {
+          return 0;
+        }
+      };
+      let exited: Deno.CommandStatus | undefined;
+      while (!exited && !started()) {
+        exited = await Promise.race([
+          done,
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 5)),
+        ]);
       }
-      done.then((s) => foreground(s.code));
-      if (status && status.code === 0) status = undefined; // ran and exited at once
-      status ??= { success: true, code: 0, signal: null };
-      try {
-        Deno.statSync(pidFile);
-      } catch {
-        status = { success: false, code: status.code || 1, signal: null };
+      const pid = started();
+      if (!pid) {
+        status = { success: false, code: exited?.code || 1, signal: null };
+      } else {
+        // It ran: the runtime's exit code is now the process's.
+        status = { success: true, code: 0, signal: null };
+        if (exited || !(await adoptFromRuntime(child.pid, done, pid, foreground))) {
+          done.then((s) => foreground(s.code));
+        }
       }
     } else {
       status = await done;
@@ -301,8 +308,8 @@ export class Container {
       }
       const specPath = this.#path(`exec-${execId}.json`);
       writeJsonDurable(specPath, p.spec);
-      // In the foreground: a detached runtime (a Deno process) would reap an exec that exits
-      // before the runtime does, and its status would be lost.
+      // In the foreground, then adopted (adopt.ts): a detached runtime (a Deno
+      // process) would reap an exec that exits before it does, losing the status.
       let exitCode: number | undefined;
       let onExit: (code: number) => void = (code) => {
         exitCode = code;

@@ -245,6 +245,18 @@ Deno.test("shim: a terminal is resized; exec runs with its own stdio", T, async 
     assert.ok(pids.pids.length >= 1);
     await w.shim.call("delete", { id: b.id, execId: "e1" });
 
+    // A long exec is the shim's own child: no runtime process waits for it.
+    await w.shim.call("exec", {
+      id: b.id,
+      execId: "long",
+      process: { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } },
+      stdio: {},
+    });
+    const { pid: longPid } = await w.shim.call("start", { id: b.id, execId: "long" });
+    assert.equal(sessionOf(longPid).ppid, shimPid(w.dir));
+    await w.shim.call("kill", { id: b.id, execId: "long", signal: 15 });
+    assert.equal((await w.shim.call("wait", { id: b.id, execId: "long" })).status, 143);
+
     // No descriptor of the shim (the pty master above all) reaches the container.
     for (const pid of ["self", "1"]) {
       const execId = `fds-${pid}`;
@@ -699,5 +711,48 @@ Deno.test("shim: an OOM kill inside a running container is an oom event", T, asy
     await w.shim.call("wait", { id: b.id });
     await w.shim.call("delete", { id: b.id });
     assert.equal(w.events.filter((e) => e.type === "oom").length, 1, "reported once");
+  });
+});
+
+Deno.test("shim: quick and slower execs all report their own exit codes", T, async () => {
+  await withShim(async (w) => {
+    const b = await w.bundle(["sleep", "1000"]);
+    await w.shim.call("create", { id: b.id, bundle: b.dir, stdio: {}, runtimeRoot: w.runtimeRoot });
+    await w.shim.call("start", { id: b.id });
+    const shim = shimPid(w.dir);
+    // Exits at about the moment the shim adopts the process from the runtime, and around it.
+    const delays = ["", "0.01", "0.03", "0.05", "0.1", "0.2"];
+    for (let i = 0; i < 18; i++) {
+      const execId = `q${i}`;
+      const delay = delays[i % delays.length];
+      await w.shim.call("exec", {
+        id: b.id,
+        execId,
+        process: {
+          args: ["sh", "-c", `${delay ? `sleep ${delay}; ` : ""}exit ${i + 1}`],
+          cwd: "/",
+          env: ["PATH=/bin"],
+          user: { uid: 0, gid: 0 },
+        },
+        stdio: {},
+      });
+      await w.shim.call("start", { id: b.id, execId });
+      assert.equal((await w.shim.call("wait", { id: b.id, execId })).status, i + 1, execId);
+      await w.shim.call("delete", { id: b.id, execId });
+    }
+    // No runtime process is left waiting.
+    const children = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter(
+      (e) => {
+        try {
+          return sessionOf(Number(e.name)).ppid === shim;
+        } catch {
+          return false;
+        }
+      },
+    );
+    assert.equal(children.length, 1, "only the container's init is the shim's child");
+    await w.shim.call("kill", { id: b.id, signal: 9 });
+    await w.shim.call("wait", { id: b.id });
+    await w.shim.call("delete", { id: b.id });
   });
 });

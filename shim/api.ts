@@ -235,6 +235,7 @@ export type Response =
 
 export type Event =
   | { type: "exit"; id: string; execId: string; exit: ExitRecord }
+  /** A new OOM kill in the container's memory cgroup (memory-limited containers, and at exit). */
   | { type: "oom"; id: string }
   | { type: "start"; id: string; execId: string; pid: number }
   | { type: "delete"; id: string; exit: ExitRecord };

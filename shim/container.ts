@@ -14,26 +14,20 @@ import {
   type PidInfo,
   type ProcessState,
   type ProcessStatus,
-  type RootfsMount,
 } from "./api.ts";
 import { acceptEach } from "./accept.ts";
-import { adoptFromRuntime } from "./adopt.ts";
+import { ShimFailure } from "./errors.ts";
 import { OomWatch } from "./oom.ts";
 import { ProcessIO } from "./process_io.ts";
-import { markSpawned, unmarkSpawned, watchPid } from "./reaper.ts";
+import { watchPid } from "./reaper.ts";
 import { nowRFC3339Nano, readJson, writeJsonDurable } from "./records.ts";
-import { selfCommand } from "../runtime/self_exec.ts";
-import { close, kill, MNT_DETACH, mount, MS, umount2 } from "../runtime/linux/libc.ts";
-import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
+import { mountRootfs, unmountRootfs } from "./rootfs.ts";
+import { RuntimeCli } from "./runtime_cli.ts";
+import { spawnWithStdio } from "./spawn.ts";
+import { kill } from "../runtime/linux/libc.ts";
 
-/** An error with the code the client maps to gRPC (see api.ts ErrorCode). */
 export type { ContainerRecord };
-
-export class ShimFailure extends Error {
-  constructor(readonly code: import("./api.ts").ErrorCode, message: string) {
-    super(message);
-  }
-}
+export { ShimFailure };
 
 export interface Emitter {
   exit(id: string, execId: string, exit: ExitRecord): void;
@@ -52,8 +46,6 @@ class Proc {
   }
 }
 
-const td = new TextDecoder();
-
 export class Container {
   readonly procs = new Map<string, Proc>();
   /** Set while create runs. */
@@ -61,9 +53,11 @@ export class Container {
   rec: ContainerRecord;
   #attachServer?: Deno.Listener;
   readonly #oom: OomWatch;
+  readonly #rt: RuntimeCli;
 
   constructor(readonly params: CreateParams, readonly events: Emitter) {
     this.#oom = new OomWatch(params.bundle, params.id, () => events.oom(params.id));
+    this.#rt = new RuntimeCli(params);
     this.rec = {
       id: params.id,
       bundle: params.bundle,
@@ -90,170 +84,6 @@ export class Container {
     writeJsonDurable(this.#path(CONTAINER_FILES.record), this.rec);
   }
 
-  // ---- the runtime ----------------------------------------------------------
-
-  #runtimeArgv(args: string[]): string[] {
-    const base = this.params.runtime ??
-      (() => {
-        const c = selfCommand("runc");
-        return [c.command, ...c.args];
-      })();
-    return [
-      ...base,
-      "--root",
-      this.params.runtimeRoot,
-      "--log",
-      this.#path("runtime.log"),
-      "--log-format",
-      "json",
-      ...args,
-    ];
-  }
-
-  /** The last error the runtime logged (its stderr may be the container's). */
-  #runtimeError(fallback: string): string {
-    try {
-      const lines = Deno.readTextFileSync(this.#path("runtime.log")).trim().split("\n");
-      for (const line of lines.reverse()) {
-        const entry = JSON.parse(line);
-        if (entry.level === "error") return entry.msg;
-      }
-    } catch { /* no log */ }
-    return fallback;
-  }
-
-  /** A short runtime command whose stdio is its own (kill, start, delete, ps, ...). */
-  async #runtime(args: string[], stdin?: string): Promise<string> {
-    const [cmd, ...rest] = this.#runtimeArgv(args);
-    const child = new Deno.Command(cmd, {
-      args: rest,
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-      cwd: this.params.bundle,
-    }).spawn();
-    markSpawned(child.pid);
-    try {
-      if (stdin !== undefined) {
-        const w = child.stdin.getWriter();
-        await w.write(new TextEncoder().encode(stdin));
-        await w.close();
-      }
-      const out = await child.output();
-      if (out.code !== 0) {
-        const msg = td.decode(out.stderr).trim().replace(/^berth-runc: /, "") ||
-          this.#runtimeError(`runtime ${args[0]} failed (exit ${out.code})`);
-        throw new ShimFailure(classify(msg), msg);
-      }
-      return td.decode(out.stdout);
-    } finally {
-      unmarkSpawned(child.pid);
-    }
-  }
-
-  /**
-   * Starts a runtime command that hands its stdio to a container process
-   * (create, exec): the pipes stay with the shim after the runtime exits.
-   */
-  async #spawnWithStdio(
-    proc: Proc,
-    args: string[],
-    foreground?: (code: number) => void,
-  ): Promise<number> {
-    const io = proc.io;
-    const terminal = Boolean(io.stdio.terminal);
-    const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
-    let consolePath: string | undefined;
-    let listener: number | undefined;
-    let master: Promise<number> | undefined;
-    if (terminal) {
-      consolePath = this.#path(`console-${proc.execId || "init"}.sock`);
-      try {
-        Deno.removeSync(consolePath);
-      } catch { /* none */ }
-      listener = listenUnix(consolePath);
-      master = acceptUnix(listener).then(async (conn) => {
-        try {
-          return (await recvFd(conn)).fd;
-        } finally {
-          close(conn);
-        }
-      });
-    }
-    const pidFile = this.#path(`${proc.execId || "init"}.pid`);
-    const [cmd, ...rest] = this.#runtimeArgv([
-      ...args.slice(0, 1),
-      "--pid-file",
-      pidFile,
-      ...(consolePath ? ["--console-socket", consolePath] : []),
-      ...args.slice(1),
-    ]);
-    const child = new Deno.Command(cmd, {
-      args: rest,
-      stdin: wantStdin && !terminal ? "piped" : "null",
-      stdout: terminal ? "null" : "piped",
-      stderr: terminal ? "null" : "piped",
-      cwd: this.params.bundle,
-    }).spawn();
-    markSpawned(child.pid);
-    if (!terminal) {
-      io.pumpStream("stdout", child.stdout);
-      io.pumpStream("stderr", child.stderr);
-      if (wantStdin) io.setStdin(child.stdin.getWriter());
-    }
-    let status: Deno.CommandStatus | undefined;
-    const done = child.status.finally(() => unmarkSpawned(child.pid));
-    if (foreground) {
-      // The runtime stays the process's parent until the shim adopts it (see
-      // adopt.ts); the pid file tells when the process runs.
-      const started = () => {
-        try {
-          return Number(Deno.readTextFileSync(pidFile).trim()) || 0;
-        } catch {
-          return 0;
-        }
-      };
-      let exited: Deno.CommandStatus | undefined;
-      while (!exited && !started()) {
-        exited = await Promise.race([
-          done,
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), 5)),
-        ]);
-      }
-      const pid = started();
-      if (!pid) {
-        status = { success: false, code: exited?.code || 1, signal: null };
-      } else {
-        // It ran: the runtime's exit code is now the process's.
-        status = { success: true, code: 0, signal: null };
-        if (exited || !(await adoptFromRuntime(child.pid, done, pid, foreground))) {
-          done.then((s) => foreground(s.code));
-        }
-      }
-    } else {
-      status = await done;
-    }
-    try {
-      if (status.code !== 0) {
-        if (listener !== undefined) {
-          // Wake the pending accept so nothing waits forever.
-          try {
-            close(connectUnix(consolePath!));
-          } catch { /* closed */ }
-          await master!.catch(() => {});
-        }
-        const msg = this.#runtimeError(`runtime ${args[0]} failed (exit ${status.code})`);
-        throw new ShimFailure(classify(msg), msg);
-      }
-      if (master) io.pumpMaster(await master);
-      io.pumpStdinPath();
-      return Number(Deno.readTextFileSync(pidFile).trim());
-    } finally {
-      if (listener !== undefined) close(listener);
-      if (consolePath) Deno.remove(consolePath).catch(() => {});
-    }
-  }
-
   // ---- lifecycle ------------------------------------------------------------
 
   async create(): Promise<number> {
@@ -269,13 +99,16 @@ export class Container {
       io.openPaths();
       const init = new Proc(INIT, io);
       this.procs.set(INIT, init);
-      const pid = await this.#spawnWithStdio(init, [
-        "create",
-        "--bundle",
-        this.params.bundle,
-        ...(this.params.noPivot ? ["--no-pivot"] : []),
-        this.id,
-      ]);
+      const pid = await spawnWithStdio(this.#rt, io, {
+        name: "init",
+        args: [
+          "create",
+          "--bundle",
+          this.params.bundle,
+          ...(this.params.noPivot ? ["--no-pivot"] : []),
+          this.id,
+        ],
+      });
       init.pid = pid;
       this.rec.pid = pid;
       this.#save();
@@ -295,7 +128,7 @@ export class Container {
       throw new ShimFailure("failed_precondition", `process ${execId || this.id} is ${p.status}`);
     }
     if (execId === INIT) {
-      await this.#runtime(["start", this.id]);
+      await this.#rt.run(["start", this.id]);
       // The process may already have exited (and been reaped) by now.
       if (!p.exit) {
         p.status = "running";
@@ -314,11 +147,11 @@ export class Container {
       let onExit: (code: number) => void = (code) => {
         exitCode = code;
       };
-      p.pid = await this.#spawnWithStdio(
-        p,
-        ["exec", "--process", specPath, this.id],
-        (code) => onExit(code),
-      );
+      p.pid = await spawnWithStdio(this.#rt, p.io, {
+        name: execId,
+        args: ["exec", "--process", specPath, this.id],
+        onExit: (code) => onExit(code),
+      });
       if (!p.exit) p.status = "running";
       onExit = (code) => void this.#exited(p, code);
       if (exitCode !== undefined) onExit(exitCode);
@@ -348,14 +181,14 @@ export class Container {
       throw new ShimFailure("not_found", `process ${execId || this.id}: process already finished`);
     }
     if (execId === INIT) {
-      await this.#runtime(["kill", ...(all ? ["--all"] : []), this.id, String(signal)]);
+      await this.#rt.run(["kill", ...(all ? ["--all"] : []), this.id, String(signal)]);
     } else {
       kill(p.pid, signal);
     }
   }
 
   async pause(): Promise<void> {
-    await this.#runtime(["pause", this.id]);
+    await this.#rt.run(["pause", this.id]);
     if (this.init.exit) return;
     this.init.status = "paused";
     this.rec.status = "paused";
@@ -363,7 +196,7 @@ export class Container {
   }
 
   async resume(): Promise<void> {
-    await this.#runtime(["resume", this.id]);
+    await this.#rt.run(["resume", this.id]);
     if (this.init.exit) return;
     this.init.status = "running";
     this.rec.status = "running";
@@ -383,7 +216,7 @@ export class Container {
   }
 
   async pids(): Promise<PidInfo[]> {
-    const out = await this.#runtime(["ps", "--format", "json", this.id]);
+    const out = await this.#rt.run(["ps", "--format", "json", this.id]);
     const pids = JSON.parse(out || "[]") as number[];
     const byPid = new Map([...this.procs.values()].map((p) => [p.pid, p.execId]));
     return pids.map((pid) => {
@@ -393,12 +226,12 @@ export class Container {
   }
 
   async stats(): Promise<Record<string, unknown>> {
-    const out = await this.#runtime(["events", "--stats", this.id]);
+    const out = await this.#rt.run(["events", "--stats", this.id]);
     return JSON.parse(out).data ?? {};
   }
 
   async update(resources: unknown): Promise<void> {
-    await this.#runtime(["update", "--resources", "-", this.id], JSON.stringify(resources));
+    await this.#rt.run(["update", "--resources", "-", this.id], JSON.stringify(resources));
   }
 
   wait(execId: string): Promise<ExitRecord> {
@@ -436,11 +269,11 @@ export class Container {
       );
     }
     if (p.status !== "stopped") {
-      await this.#runtime(["delete", "--force", this.id]).catch(() => {});
+      await this.#rt.run(["delete", "--force", this.id]).catch(() => {});
       await Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))]);
     } else {
-      await this.#runtime(["delete", this.id]).catch(async () => {
-        await this.#runtime(["delete", "--force", this.id]);
+      await this.#rt.run(["delete", this.id]).catch(async () => {
+        await this.#rt.run(["delete", "--force", this.id]);
       });
     }
     const exit = p.exit ?? { pid: p.pid, status: 137, exitedAt: nowRFC3339Nano() };
@@ -455,9 +288,7 @@ export class Container {
     this.#attachServer?.close();
     this.#attachServer = undefined;
     if (this.rec.rootfsMounted) {
-      try {
-        umount2(this.#path("rootfs"), MNT_DETACH);
-      } catch { /* not mounted */ }
+      unmountRootfs(this.#path("rootfs"));
       this.rec.rootfsMounted = false;
     }
     for (const f of [CONTAINER_FILES.record, CONTAINER_FILES.attach]) {
@@ -505,41 +336,6 @@ export class Container {
       `attach ${this.id}`,
       (conn) => serveAttach(conn, (execId) => this.procs.get(execId ?? INIT)?.io, this.id),
     );
-  }
-}
-
-/** Maps the runtime's words to an error code containerd's clients understand. */
-function classify(msg: string): import("./api.ts").ErrorCode {
-  if (/does not exist|not found|no such/i.test(msg)) return "not_found";
-  if (/exists/i.test(msg)) return "already_exists";
-  if (/not running|stopped|paused|cannot|is running/i.test(msg)) return "failed_precondition";
-  if (/invalid|config\.json|unknown signal/i.test(msg)) return "invalid_argument";
-  return "unknown";
-}
-
-/** Mounts containerd-style rootfs mounts at `target` (the bundle's rootfs). */
-export function mountRootfs(mounts: RootfsMount[], target: string): void {
-  Deno.mkdirSync(target, { recursive: true });
-  for (const m of mounts) {
-    const flags = { ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC };
-    let f = 0;
-    const data: string[] = [];
-    let bind = m.type === "bind";
-    for (const o of m.options) {
-      if (o === "bind") bind = true;
-      else if (o === "rbind") {
-        bind = true;
-        f |= MS.REC;
-      } else if (o in flags) f |= flags[o as keyof typeof flags];
-      else if (o !== "rw") data.push(o);
-    }
-    const dest = m.target ? `${target}/${m.target.replace(/^\/+/, "")}` : target;
-    if (bind) {
-      mount(m.source, dest, null, MS.BIND | (f & MS.REC), null);
-      if (f & ~MS.REC) mount(null, dest, null, MS.REMOUNT | MS.BIND | f, null);
-    } else {
-      mount(m.source, dest, m.type, f, data.join(","));
-    }
   }
 }
 

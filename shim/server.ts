@@ -7,7 +7,8 @@
 import type { Event, EventMessage, Request, Response } from "./api.ts";
 import { INIT } from "./api.ts";
 import { acceptEach } from "./accept.ts";
-import { Container, ShimFailure } from "./container.ts";
+import { Container } from "./container.ts";
+import { ShimFailure } from "./errors.ts";
 
 const encoder = new TextEncoder();
 /** A request line longer than this is refused (and the connection closed). */

@@ -597,6 +597,21 @@ Deno.test(
         ShimError,
       );
       assert.deepEqual(mountsMentioning([bad.rootfs]), []);
+      // A mount that fails after another succeeded: the first one is undone too.
+      await assert.rejects(
+        w.shim.call("create", {
+          id: bad.id,
+          bundle: bad.dir,
+          rootfs: [
+            { type: "bind", source: lower, options: ["rbind", "ro"] },
+            { type: "bind", source: `${w.dir}/missing`, target: "/mnt", options: ["bind"] },
+          ],
+          stdio: {},
+          runtimeRoot: w.runtimeRoot,
+        }),
+        ShimError,
+      );
+      assert.deepEqual(mountsMentioning([bad.rootfs]), []);
       await w.shim.call("delete", { id: b.id });
       assert.deepEqual(mountsMentioning([b.rootfs]), []);
     });

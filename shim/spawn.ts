@@ -1,0 +1,131 @@
+/**
+ * Runtime commands that hand their stdio to a container process (`create`,
+ * `exec`): the shim gives the runtime pipes (the process inherits them and
+ * the shim keeps reading after the runtime exits) or, with a terminal, a
+ * console socket on which it receives the pty master.
+ */
+import { adoptFromRuntime } from "./adopt.ts";
+import type { ProcessIO } from "./process_io.ts";
+import { markSpawned, unmarkSpawned } from "./reaper.ts";
+import type { RuntimeCli } from "./runtime_cli.ts";
+import { close } from "../runtime/linux/libc.ts";
+import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
+
+export interface SpawnOptions {
+  /** Names the pid file and console socket in the bundle (`init`, the exec id). */
+  name: string;
+  /** The runtime command and its arguments (`--pid-file` and `--console-socket` are added). */
+  args: string[];
+  /**
+   * For `exec`: the runtime runs in the foreground (see adopt.ts) and this is
+   * called with the process's exit status. Without it the runtime must exit
+   * once the process exists (`create`), leaving it to the shim.
+   */
+  onExit?: (code: number) => void;
+}
+
+/** A console socket in the bundle that receives one pty master. */
+function consoleSocket(path: string): { master: Promise<number>; close(): void } {
+  try {
+    Deno.removeSync(path);
+  } catch { /* none */ }
+  const listener = listenUnix(path);
+  const master = acceptUnix(listener).then(async (conn) => {
+    try {
+      return (await recvFd(conn)).fd;
+    } finally {
+      close(conn);
+    }
+  });
+  master.catch(() => {}); // a runtime that failed never sends one
+  return {
+    master,
+    close() {
+      // Wake a pending accept so nothing waits forever.
+      try {
+        close(connectUnix(path));
+      } catch { /* closed */ }
+      close(listener);
+      Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+/** Waits until the pid file names a process, or the runtime exits first. */
+async function waitForPid(
+  pidFile: string,
+  runtimeDone: Promise<Deno.CommandStatus>,
+): Promise<{ pid: number; exited?: Deno.CommandStatus }> {
+  const read = () => {
+    try {
+      return Number(Deno.readTextFileSync(pidFile).trim()) || 0;
+    } catch {
+      return 0;
+    }
+  };
+  let exited: Deno.CommandStatus | undefined;
+  while (!exited && !read()) {
+    exited = await Promise.race([
+      runtimeDone,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 5)),
+    ]);
+  }
+  return { pid: read(), exited };
+}
+
+/** Runs the runtime command for `io`'s process and returns the process's pid. */
+export async function spawnWithStdio(
+  rt: RuntimeCli,
+  io: ProcessIO,
+  opts: SpawnOptions,
+): Promise<number> {
+  const bundle = rt.opts.bundle;
+  const terminal = Boolean(io.stdio.terminal);
+  const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
+  const consolePath = `${bundle}/console-${opts.name}.sock`;
+  const cons = terminal ? consoleSocket(consolePath) : undefined;
+  const pidFile = `${bundle}/${opts.name}.pid`;
+  try {
+    const [command, ...rest] = opts.args;
+    const [cmd, ...args] = rt.argv([
+      command,
+      "--pid-file",
+      pidFile,
+      ...(cons ? ["--console-socket", consolePath] : []),
+      ...rest,
+    ]);
+    const child = new Deno.Command(cmd, {
+      args,
+      stdin: wantStdin && !terminal ? "piped" : "null",
+      stdout: terminal ? "null" : "piped",
+      stderr: terminal ? "null" : "piped",
+      cwd: bundle,
+    }).spawn();
+    markSpawned(child.pid);
+    if (!terminal) {
+      io.pumpStream("stdout", child.stdout);
+      io.pumpStream("stderr", child.stderr);
+      if (wantStdin) io.setStdin(child.stdin.getWriter());
+    }
+    const done = child.status.finally(() => unmarkSpawned(child.pid));
+    let failed: number | undefined;
+    if (opts.onExit) {
+      const onExit = opts.onExit;
+      const { pid, exited } = await waitForPid(pidFile, done);
+      if (!pid) failed = exited?.code || 1;
+      // It ran: the runtime's exit code, if it comes to that, is the process's.
+      else if (exited || !(await adoptFromRuntime(child.pid, done, pid, onExit))) {
+        done.then((s) => onExit(s.code));
+      }
+    } else {
+      const status = await done;
+      if (status.code !== 0) failed = status.code;
+    }
+    if (failed !== undefined) throw rt.failure(command, failed);
+    if (cons) io.pumpMaster(await cons.master);
+    io.pumpStdinPath();
+    return Number(Deno.readTextFileSync(pidFile).trim());
+  } finally {
+    cons?.close();
+  }
+}

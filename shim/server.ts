@@ -158,13 +158,21 @@ export class ShimServer {
       case "exec":
         return this.#get(p.id).exec(req.params as any);
       case "kill":
-        return await this.#get(p.id).kill(p.execId ?? INIT, Number(p.signal), Boolean(p.all));
+        return await this.#get(p.id).kill(
+          p.execId ?? INIT,
+          intIn(p.signal, 0, 64, "signal"),
+          Boolean(p.all),
+        );
       case "pause":
         return await this.#get(p.id).pause();
       case "resume":
         return await this.#get(p.id).resume();
       case "resize":
-        return this.#get(p.id).resize(p.execId ?? INIT, Number(p.width), Number(p.height));
+        return this.#get(p.id).resize(
+          p.execId ?? INIT,
+          intIn(p.width, 0, 65535, "width"),
+          intIn(p.height, 0, 65535, "height"),
+        );
       case "closeStdin":
         return this.#get(p.id).closeStdin(p.execId ?? INIT);
       case "state":
@@ -225,4 +233,12 @@ export class ShimServer {
       setTimeout(() => this.#done.resolve(), 50);
     }
   }
+}
+
+/** `v` as an integer in [min, max], else invalid_argument. */
+function intIn(v: unknown, min: number, max: number, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ShimFailure("invalid_argument", `${what}: want an integer in ${min}..${max}`);
+  }
+  return v;
 }

@@ -427,6 +427,7 @@ Deno.test("shim: bad input gets clear errors", T, async () => {
     // deno-lint-ignore no-explicit-any
     const untyped = w.shim as any;
     assert.equal(await code(untyped.call("frobnicate", {})), "invalid_argument");
+    assert.equal(await code(untyped.call("kill", { id: b.id, signal: "x" })), "invalid_argument");
     assert.equal(await code(untyped.call("state", undefined)), "not_found");
     // A malformed line is answered, not fatal.
     const raw = await Deno.connect({ transport: "unix", path: `${w.dir}/shim/shim.sock` });

@@ -80,6 +80,9 @@ export class Cli {
         1,
       );
     }
+    if (g.context !== undefined && g.hosts.length) {
+      throw new StatusError("conflicting options: cannot specify both --host and --context", 1);
+    }
     const context = g.context ?? Deno.env.get("DOCKER_CONTEXT") ??
       (g.hosts.length || Deno.env.get("DOCKER_HOST") ? undefined : this.currentContext());
     if (context && context !== "default" && !g.hosts.length) {

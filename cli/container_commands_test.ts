@@ -293,3 +293,58 @@ Deno.test("inspect: auto-detected types, --type, formats, missing objects", asyn
     await e.close();
   }
 });
+
+/** GET /containers/{id}/stats as the API reference shows it (cgroup v1). */
+const STATS = {
+  read: "2024-01-01T00:00:01Z",
+  preread: "2024-01-01T00:00:00Z",
+  pids_stats: { current: 3 },
+  networks: { eth0: { rx_bytes: 5338, tx_bytes: 648 }, eth5: { rx_bytes: 4641, tx_bytes: 0 } },
+  memory_stats: { stats: { total_inactive_file: 1000000 }, usage: 6537216, limit: 67108864 },
+  blkio_stats: {
+    io_service_bytes_recursive: [
+      { major: 8, minor: 0, op: "Read", value: 4096 },
+      { major: 8, minor: 0, op: "Write", value: 81920 },
+    ],
+  },
+  cpu_stats: {
+    cpu_usage: { percpu_usage: [8646879, 24472255], total_usage: 400215355 },
+    system_cpu_usage: 9492340000000,
+    online_cpus: 2,
+  },
+  precpu_stats: {
+    cpu_usage: { percpu_usage: [8646879, 24350896], total_usage: 100093996 },
+    system_cpu_usage: 9492140000000,
+    online_cpus: 2,
+  },
+  name: "/boring_feynman",
+  id: "8dfafdbc3a40" + "a".repeat(52),
+};
+
+Deno.test("stats --no-stream: figures, columns, formats, errors", async () => {
+  const e = await fakeEngine({
+    "GET /containers/json": { json: [{ ...SUMMARIES[0], Id: STATS.id }] },
+    "GET /containers/{id}/stats": byName({ json: STATS }),
+    "GET /events": { chunks: [] },
+  });
+  try {
+    for (
+      const args of [
+        ["stats", "--no-stream"],
+        ["stats", "--no-stream", "foo"],
+        ["stats", "--no-stream", "foo", "bad"],
+        ["stats", "--no-stream", "--format", "json", "foo"],
+        ["stats", "--no-stream", "--no-trunc", "-a"],
+        [
+          "stats",
+          "--no-stream",
+          "--format",
+          "table {{.Container}}\t{{.CPUPerc}}\t{{.MemPerc}}",
+          "foo",
+        ],
+      ]
+    ) await compare(e, args, args.length < 4);
+  } finally {
+    await e.close();
+  }
+});

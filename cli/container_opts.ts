@@ -73,8 +73,8 @@ export const CONTAINER_FLAGS: FlagDef[] = [
   { name: "cgroup-parent", type: "string", usage: "Optional parent cgroup for the container" },
   CGROUPNS,
   { name: "cidfile", type: "string", usage: "Write the container ID to the file" },
-  { name: "cpu-count", type: "int", usage: "CPU count (Windows only)" },
-  { name: "cpu-percent", type: "int", usage: "CPU percent (Windows only)" },
+  { name: "cpu-count", type: "int", usage: "CPU count (Windows only)", osType: "windows" },
+  { name: "cpu-percent", type: "int", usage: "CPU percent (Windows only)", osType: "windows" },
   { name: "cpu-period", type: "int", usage: "Limit CPU CFS (Completely Fair Scheduler) period" },
   { name: "cpu-quota", type: "int", usage: "Limit CPU CFS (Completely Fair Scheduler) quota" },
   { name: "cpu-rt-period", type: "int", usage: "Limit CPU real-time period in microseconds" },
@@ -182,11 +182,13 @@ export const CONTAINER_FLAGS: FlagDef[] = [
   { name: "interactive", short: "i", type: "bool", usage: "Keep STDIN open even if not attached" },
   {
     name: "io-maxbandwidth",
+    osType: "windows",
     type: "bytes",
     usage: "Maximum IO bandwidth limit for the system drive (Windows only)",
   },
   {
     name: "io-maxiops",
+    osType: "windows",
     type: "uint",
     usage: "Maximum IOps limit for the system drive (Windows only)",
   },
@@ -284,8 +286,12 @@ export const CONTAINER_FLAGS: FlagDef[] = [
   { name: "workdir", short: "w", type: "string", usage: "Working directory inside the container" },
 ];
 
-/** Flags of `docker create`. */
-export const CREATE_FLAGS = CONTAINER_FLAGS.filter((f) => !RUN_ONLY.has(f.name));
+/** Flags of `docker create` (its --pull usage has its own words, typo included). */
+export const CREATE_FLAGS = CONTAINER_FLAGS.filter((f) => !RUN_ONLY.has(f.name)).map((f) =>
+  f.name === "pull"
+    ? { ...f, usage: 'Pull image before creating ("always", "|missing", "never")' }
+    : f
+);
 
 /** "1.5" → 1.5e9 nano CPUs (opts.NanoCPUs, a rational number). */
 export function parseNanoCpus(raw: string): number {

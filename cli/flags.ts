@@ -28,6 +28,12 @@ export interface FlagDef {
   /** Shown as "(default ...)" in help; derived from `default` if absent. */
   defaultText?: string;
   hidden?: boolean;
+  /** Only for daemons of this OS type: hidden from help when the daemon says otherwise. */
+  osType?: "windows";
+  /** The API version the flag needs: hidden from help on older daemons. */
+  minApi?: string;
+  /** Only for experimental daemons. */
+  experimental?: boolean;
   /** Checks each value as it is set (pflag's Value.Set); its error becomes a flag error. */
   validate?: (raw: string) => void;
 }

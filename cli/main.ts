@@ -185,8 +185,13 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
     return 1;
   }
   let [name, ...rest] = parsed.args;
-  if (parsed.help || name === undefined) {
+  if (parsed.help) {
     cli.out(rootHelp(defs));
+    return 0;
+  }
+  // Without a command the help goes to stderr (cobra's behaviour), still status 0.
+  if (name === undefined) {
+    cli.err(rootHelp(defs));
     return 0;
   }
   // `docker help [COMMAND...]` is `docker [COMMAND...] --help`.
@@ -195,7 +200,12 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
       cli.out(rootHelp(defs));
       return 0;
     }
-    [name, ...rest] = [...rest, "--help"];
+    const topic = COMMANDS[rest[0]];
+    if (!topic || (!topic.module && rest[1] !== undefined && !GROUPS[rest[0]][rest[1]])) {
+      cli.err(`unknown help topic: ${rest.join(" ")}\n`);
+      return 1;
+    }
+    [name, ...rest] = [...rest.filter((a) => !a.startsWith("-")), "--help"];
   }
   const top = COMMANDS[name];
   if (!top) {
@@ -208,8 +218,12 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
   let path = `docker ${name}`;
   if (!top.module) {
     const sub = rest[0];
-    if (sub === undefined || sub === "--help" || sub === "-h") {
+    if (sub === "--help" || sub === "-h") {
       cli.out(groupHelp(name));
+      return 0;
+    }
+    if (sub === undefined) {
+      cli.err(groupHelp(name));
       return 0;
     }
     if (sub.startsWith("-")) {
@@ -234,7 +248,7 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
     const mod = await loadCommand(entry);
     const opts = parseCommand(path, mod.spec, rest);
     if (opts.help) {
-      ccli.out(helpText(path, mod.spec));
+      ccli.out(helpText(path, await forDaemon(ccli, mod.spec)));
       return 0;
     }
     checkArgs(path, mod.spec, opts.args);
@@ -242,6 +256,32 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
   } catch (e) {
     return report(ccli, e);
   }
+}
+
+/**
+ * The CLI hides flags of another OS's daemons from help when it can ask the
+ * daemon its OS type (a ping); without an answer every flag shows.
+ */
+async function forDaemon(cli: Cli, spec: CommandSpec): Promise<CommandSpec> {
+  if (!spec.flags.some((f) => f.osType || f.minApi || f.experimental)) return spec;
+  let ping;
+  try {
+    ping = await cli.client.ping();
+  } catch { /* no daemon: show everything */ }
+  if (!ping) return spec;
+  const older = (a: string, b: string) => {
+    const [a1, a2] = a.split(".").map(Number), [b1, b2] = b.split(".").map(Number);
+    return a1 - b1 || a2 - b2;
+  };
+  const api = ping.apiVersion ?? "1.24";
+  return {
+    ...spec,
+    flags: spec.flags.filter((f) =>
+      (!f.osType || !ping.osType || f.osType === ping.osType) &&
+      (!f.minApi || older(api, f.minApi) >= 0) &&
+      (!f.experimental || ping.experimental)
+    ),
+  };
 }
 
 function unknownFlagMessage(arg: string): string {

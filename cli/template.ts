@@ -778,7 +778,7 @@ class Exec {
     }
     const obj = recv as Record<string, unknown>;
     if (isStruct(obj)) {
-      if (!(name in obj) || name.startsWith("_")) {
+      if (!(name in obj) || !/^[A-Z]/.test(name)) {
         this.fail(pos, src, `can't evaluate field ${name} in type ${obj.goType}`);
       }
       const m = obj[name];
@@ -982,6 +982,9 @@ export function sprintf(format: string, ...args: unknown[]): string {
 /** JSON as the CLI's `json` function writes it (no HTML escaping, no newline). */
 export function toJson(v: unknown): string {
   if (v === NO_VALUE || v === undefined) return "null";
+  // An object that knows its Go marshalling (exact int64s, omitempty) gives it whole.
+  const goJson = (v as { goJson?: () => string } | null)?.goJson;
+  if (typeof goJson === "function") return goJson.call(v);
   const s = JSON.stringify(v, (_k, x) => x === NO_VALUE ? null : x) ?? "null";
   // A format context marshals itself with json.Marshal, which escapes HTML characters.
   return isStruct(v) ? htmlEscapeJson(s) : s;

@@ -7,11 +7,20 @@ import { parseGoDuration } from "./flags.ts";
 const DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 const BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
 
-/** Go's "%.Ng" for the magnitudes these helpers produce (< base, so no exponent). */
-function g(n: number, precision: number): string {
+/** Go's "%.Ng": N significant digits, trailing zeros dropped, e+NN past N digits. */
+export function goG(n: number, precision: number): string {
   if (n === 0) return "0";
+  const exp = Math.floor(Math.log10(Math.abs(Number(n.toPrecision(precision)))));
+  if (exp < -4 || exp >= precision) {
+    const [mant, e] = n.toExponential(precision - 1).split("e");
+    const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
+    const en = Number(e);
+    return `${m}e${en < 0 ? "-" : "+"}${String(Math.abs(en)).padStart(2, "0")}`;
+  }
   return String(Number(n.toPrecision(precision)));
 }
+
+const g = goG;
 
 function sized(size: number, base: number, units: string[], precision = 4): string {
   let i = 0;

@@ -12,6 +12,7 @@ export const spec: CommandSpec = {
   flags: [
     formatObject("f"),
     {
+      minApi: "1.49",
       name: "platform",
       type: "string",
       usage: "Inspect a specific platform of the multi-platform image.\n" +

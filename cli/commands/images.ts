@@ -63,14 +63,14 @@ const HEADER = {
 export class ImageContext {
   readonly goType = "*formatter.imageContext";
   constructor(
-    private i: ImageSummary,
+    readonly summary: ImageSummary,
     readonly repo: string,
     readonly tag: string,
     readonly digest: string,
     private trunc: boolean,
   ) {}
   ID(): string {
-    return this.trunc ? truncateId(this.i.Id) : this.i.Id;
+    return this.trunc ? truncateId(this.summary.Id) : this.summary.Id;
   }
   Repository(): string {
     return this.repo;
@@ -82,30 +82,30 @@ export class ImageContext {
     return this.digest;
   }
   CreatedSince(): string {
-    return humanDuration(Date.now() - this.i.Created * 1000) + " ago";
+    return humanDuration(Date.now() - this.summary.Created * 1000) + " ago";
   }
   CreatedAt(): string {
-    return goTimeString(this.i.Created * 1000);
+    return goTimeString(this.summary.Created * 1000);
   }
   Size(): string {
-    return humanSize(this.i.Size, 3);
+    return humanSize(this.summary.Size, 3);
   }
   Containers(): string {
-    return this.i.Containers === undefined || this.i.Containers === -1
+    return this.summary.Containers === undefined || this.summary.Containers === -1
       ? "N/A"
-      : String(this.i.Containers);
+      : String(this.summary.Containers);
   }
   VirtualSize(): string {
-    return humanSize(this.i.VirtualSize ?? this.i.Size);
+    return humanSize(this.summary.VirtualSize ?? this.summary.Size);
   }
   SharedSize(): string {
-    return this.i.SharedSize === undefined || this.i.SharedSize === -1
+    return this.summary.SharedSize === undefined || this.summary.SharedSize === -1
       ? "N/A"
-      : humanSize(this.i.SharedSize);
+      : humanSize(this.summary.SharedSize);
   }
   UniqueSize(): string {
-    if (this.i.SharedSize === undefined || this.i.SharedSize === -1) return "N/A";
-    return humanSize(this.i.Size - this.i.SharedSize);
+    if (this.summary.SharedSize === undefined || this.summary.SharedSize === -1) return "N/A";
+    return humanSize(this.summary.Size - this.summary.SharedSize);
   }
   toJSON(): Record<string, string> {
     return {

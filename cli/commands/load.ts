@@ -21,6 +21,7 @@ export const spec: CommandSpec = {
       usage: "Read from tar archive file, instead of STDIN",
     },
     {
+      minApi: "1.48",
       name: "platform",
       type: "string",
       usage:

@@ -12,6 +12,7 @@ export const spec: CommandSpec = {
     { name: "force", short: "f", type: "bool", usage: "Force removal of the image" },
     { name: "no-prune", type: "bool", usage: "Do not delete untagged parents" },
     {
+      minApi: "1.50",
       name: "platform",
       type: "list",
       varname: "strings",

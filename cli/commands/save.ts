@@ -12,6 +12,7 @@ export const spec: CommandSpec = {
   flags: [
     { name: "output", short: "o", type: "string", usage: "Write to a file, instead of STDOUT" },
     {
+      minApi: "1.48",
       name: "platform",
       type: "string",
       usage:

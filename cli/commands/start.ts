@@ -18,9 +18,15 @@ export const spec: CommandSpec = {
   aliases: ["docker container start", "docker start"],
   flags: [
     { name: "attach", short: "a", type: "bool", usage: "Attach STDOUT/STDERR and forward signals" },
-    { name: "checkpoint", type: "string", usage: "Restore from this checkpoint" },
+    {
+      name: "checkpoint",
+      experimental: true,
+      type: "string",
+      usage: "Restore from this checkpoint",
+    },
     {
       name: "checkpoint-dir",
+      experimental: true,
       type: "string",
       usage: "Use a custom checkpoint storage directory",
     },

@@ -120,7 +120,7 @@ async function readRequest(r: BufferedConn): Promise<Recorded | null> {
   };
 }
 
-async function answer(conn: Deno.Conn, r: BufferedConn, a: Answer): Promise<void> {
+async function answer(conn: Deno.Conn, r: BufferedConn, a: Answer, method = "GET"): Promise<void> {
   const status = a.status ?? (a.hijack ? 101 : 200);
   const headers: Record<string, string> = {
     "Api-Version": "1.47",
@@ -151,7 +151,7 @@ async function answer(conn: Deno.Conn, r: BufferedConn, a: Answer): Promise<void
       await writeAll(conn, te.encode("\r\n"));
     }
     await writeAll(conn, te.encode("0\r\n\r\n"));
-  } else if (body) {
+  } else if (body && method !== "HEAD") {
     await writeAll(conn, body);
   }
 }
@@ -184,7 +184,7 @@ export async function fakeEngine(routes: Record<string, Route>): Promise<FakeEng
                 ? await route(req)
                 : route;
             }
-            await answer(conn, r, a);
+            await answer(conn, r, a, req.method);
             if (a.hijack) break;
           }
         } catch { /* client went away */ }

@@ -990,6 +990,25 @@ export function toJson(v: unknown): string {
   return isStruct(v) ? htmlEscapeJson(s) : s;
 }
 
+/**
+ * JSON as Go marshals a decoded API object: objects whose keys are all
+ * exported field names are structs (their order kept), others are maps
+ * (keys sorted).
+ */
+export function toJsonGo(v: unknown): string {
+  const norm = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(norm);
+    if (x && typeof x === "object" && !isStruct(x)) {
+      const o = x as Record<string, unknown>;
+      const keys = Object.keys(o);
+      const struct = keys.length > 0 && keys.every((k) => /^[A-Z]/.test(k));
+      return Object.fromEntries((struct ? keys : keys.sort()).map((k) => [k, norm(o[k])]));
+    }
+    return x;
+  };
+  return toJson(norm(v));
+}
+
 function htmlEscapeJson(s: string): string {
   return s.replace(
     /[<>&\u2028\u2029]/g,
@@ -1100,13 +1119,9 @@ export class Template {
 
   /** Renders with `data` as dot; `funcs` replace functions of the same name (header pass). */
   execute(data: unknown, funcs?: Record<string, Func>, opts: ExecOptions = {}): string {
-    const exec = new Exec(
-      this.source,
-      funcs ? { ...this.funcs, ...funcs } : this.funcs,
-      this.name,
-      this.offset,
-      opts,
-    );
+    let all = funcs ? { ...this.funcs, ...funcs } : this.funcs;
+    if (opts.structs) all = { ...all, json: toJsonGo };
+    const exec = new Exec(this.source, all, this.name, this.offset, opts);
     return exec.run(this.nodes, data);
   }
 }

@@ -179,6 +179,7 @@ export class Client {
         path: path + encodeQuery(opts.query),
         headers,
         body,
+        onSent: opts.onSent,
       });
     } catch (e) {
       if (

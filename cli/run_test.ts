@@ -316,3 +316,33 @@ Deno.test("run and create: option errors as the real CLI reports them", async ()
     await e.close();
   }
 });
+
+Deno.test("run: the wait is registered before the start (a wait that answers only after it)", async () => {
+  const started = Promise.withResolvers<void>();
+  const e = await fakeEngine({
+    "POST /containers/create": { status: 201, json: { Id: ID } },
+    "POST /containers/{id}/attach": {
+      hijack: async (c) => {
+        await started.promise;
+        await c.write(frame(STDOUT, "ran\n"));
+      },
+    },
+    "POST /containers/{id}/wait": async () => {
+      await started.promise;
+      return { json: { StatusCode: 9 } };
+    },
+    "POST /containers/{id}/start": () => {
+      started.resolve();
+      return { status: 204 };
+    },
+  });
+  try {
+    const r = await runCli(e, ["run", "busybox"]);
+    assert.equal(r.stdout, "ran\n");
+    assert.equal(r.code, 9);
+    const order = e.calls().map((c) => c.path.split("/").pop());
+    assert.deepEqual(order, ["create", "attach", "wait", "start"]);
+  } finally {
+    await e.close();
+  }
+});

@@ -39,6 +39,7 @@ export async function createContainer(cli: Cli, req: CreateRequest): Promise<str
       progress: !req.quiet,
       out: (s) => cli.err(s),
       terminal: cli.io.stderr.isTerminal(),
+      fd: 2,
     });
   const create = () =>
     cli.client.json<CreateAnswer>("POST", "/containers/create", {

@@ -7,6 +7,7 @@
 import type { Cli } from "./cli.ts";
 import { base64url, registryAuthHeader } from "./config.ts";
 import { displayResponse } from "./progress.ts";
+import { terminalSize } from "./terminal.ts";
 import {
   familiarString,
   parseNormalized,
@@ -48,6 +49,8 @@ export interface PullOptions {
   /** Where progress goes (pull: stdout, run/create: stderr). */
   out: (s: string) => void;
   terminal: boolean;
+  /** The descriptor `out` writes to (its terminal's width sizes the bars). */
+  fd?: number;
 }
 
 /** Pulls `ref` (already tagged unless `all`). */
@@ -62,7 +65,9 @@ export async function pullImage(cli: Cli, ref: Reference, opts: PullOptions): Pr
     headers: { "X-Registry-Auth": authFor(cli, ref) },
   });
   if (opts.progress) {
-    await displayResponse(res, opts.out, { terminal: opts.terminal });
+    // Bars are drawn only when the output terminal is wider than 110 columns.
+    const width = opts.terminal ? (await terminalSize(cli, [opts.fd ?? 1]))?.cols : undefined;
+    await displayResponse(res, opts.out, { terminal: opts.terminal, width });
   } else {
     await displayResponse(res, () => {}, { terminal: false });
   }

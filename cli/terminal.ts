@@ -18,11 +18,19 @@ export async function makeStdinRaw(cli: Cli): Promise<() => void> {
   };
 }
 
-/** The terminal's size (stdout's, else stdin's), or undefined when neither is a terminal. */
-export async function terminalSize(cli: Cli): Promise<{ rows: number; cols: number } | undefined> {
-  if (!cli.io.stdout.isTerminal() && !cli.io.stdin.isTerminal()) return undefined;
+/**
+ * The terminal's size (stdout's, else stdin's, or the given descriptors'),
+ * or undefined when none is a terminal.
+ */
+export async function terminalSize(
+  cli: Cli,
+  fds = [1, 0],
+): Promise<{ rows: number; cols: number } | undefined> {
+  if (!cli.io.stdout.isTerminal() && !cli.io.stdin.isTerminal() && !cli.io.stderr.isTerminal()) {
+    return undefined;
+  }
   const { getWinsize } = await import("../runtime/linux/pty.ts");
-  for (const fd of [1, 0]) {
+  for (const fd of fds) {
     const ws = getWinsize(fd);
     if (ws && ws.rows && ws.cols) return ws;
   }

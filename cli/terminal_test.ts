@@ -100,3 +100,53 @@ Deno.test("exec -it: console size at creation, raw output, exit code", async () 
     await e.close();
   }
 });
+
+/** Runs `argv` under a pty of the given size and returns what it printed. */
+async function ptyOutput(argv: string[], cols: number, env: Record<string, string>) {
+  const quoted = argv.map((a) => `'${a}'`).join(" ");
+  const out = await new Deno.Command("script", {
+    args: ["-qfec", `stty rows 40 cols ${cols}; ${quoted}`, "/dev/null"],
+    stdin: "null",
+    stdout: "piped",
+    env,
+  }).output();
+  // Deno clears its (empty) module-loading progress line on a terminal: not ours to compare.
+  return new TextDecoder().decode(out.stdout).replaceAll("\x1b[0G\x1b[2K\x1b[J", "");
+}
+
+Deno.test("pull on a terminal: progress bars drawn exactly as the real CLI draws them", async () => {
+  const layer = (id: string, status: string, detail: Record<string, number> = {}) =>
+    JSON.stringify({ status, progressDetail: detail, id }) + "\r\n";
+  const stream = [
+    JSON.stringify({ status: "Pulling from library/busybox", id: "latest" }) + "\r\n",
+    layer("aaa111", "Pulling fs layer"),
+    layer("bbb222", "Pulling fs layer"),
+    layer("aaa111", "Downloading", { current: 1000, total: 2000000 }),
+    layer("bbb222", "Downloading", { current: 500000, total: 1000000 }),
+    layer("aaa111", "Downloading", { current: 2000000, total: 2000000 }),
+    layer("aaa111", "Download complete"),
+    layer("bbb222", "Download complete"),
+    layer("aaa111", "Extracting", { current: 32768, total: 2000000 }),
+    layer("aaa111", "Pull complete"),
+    layer("bbb222", "Pull complete"),
+    JSON.stringify({ status: "Digest: sha256:abc" }) + "\r\n",
+    JSON.stringify({ status: "Status: Downloaded newer image for busybox:latest" }) + "\r\n",
+  ];
+  const e = await fakeEngine({
+    "POST /images/create": { chunks: stream, headers: { "Content-Type": "application/json" } },
+  });
+  try {
+    for (const cols of [80, 150]) {
+      const env = { DOCKER_CONFIG: `${e.dir}/cfg` };
+      const theirs = await ptyOutput(["docker", "-H", e.host, "pull", "busybox"], cols, env);
+      const ours = await ptyOutput(
+        [Deno.execPath(), "run", "-A", MAIN, "docker", "-H", e.host, "pull", "busybox"],
+        cols,
+        env,
+      );
+      assert.equal(JSON.stringify(ours), JSON.stringify(theirs), `${cols} columns`);
+    }
+  } finally {
+    await e.close();
+  }
+});

@@ -8,6 +8,7 @@ import type { Parsed } from "../flags.ts";
 import { StatusError } from "../errors.ts";
 import { writeAll } from "../http.ts";
 import { displayResponse, JsonMessageError } from "../progress.ts";
+import { terminalSize } from "../terminal.ts";
 
 export const spec: CommandSpec = {
   use: "[OPTIONS]",
@@ -71,7 +72,9 @@ export async function run(cli: Cli, opts: Parsed): Promise<number> {
       body: readAll(file ?? cli.io.stdin),
     });
     if (/application\/json/.test(res.headers.get("content-type") ?? "")) {
-      await displayResponse(res, (s) => cli.out(s), { terminal: cli.io.stdout.isTerminal() });
+      const terminal = cli.io.stdout.isTerminal();
+      const width = terminal ? (await terminalSize(cli, [1]))?.cols : undefined;
+      await displayResponse(res, (s) => cli.out(s), { terminal, width });
     } else {
       for await (const c of res.body) await writeAll(cli.io.stdout, c);
     }

@@ -150,3 +150,67 @@ Deno.test("pull on a terminal: progress bars drawn exactly as the real CLI draws
     await e.close();
   }
 });
+
+Deno.test("attach on a terminal: the same requests and ending as the real CLI (read escape sequence)", async () => {
+  const got: string[] = [];
+  const e = await fakeEngine({
+    "GET /containers/{id}/json": {
+      json: {
+        Id: ID,
+        State: { Running: true, Paused: false, Restarting: false },
+        Config: { Tty: true, OpenStdin: true },
+        HostConfig: {},
+      },
+    },
+    "POST /containers/{id}/wait": { chunks: [new Promise(() => {})] },
+    "POST /containers/{id}/resize": { status: 200 },
+    "POST /containers/{id}/attach": {
+      hijack: async (c: Deno.Conn, r: BufferedConn) => {
+        await c.write(new TextEncoder().encode("/ # "));
+        for (;;) {
+          const x = await r.readSome().catch(() => null);
+          if (!x) break;
+          got.push(new TextDecoder().decode(x));
+        }
+      },
+    },
+  });
+  const run = async (argv: string[]) => {
+    const before = e.requests.length;
+    const quoted = argv.map((a) => `'${a}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qfec", `stty rows 30 cols 100; ${quoted}; echo rc=$?`, "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      env: { DOCKER_CONFIG: `${e.dir}/cfg` },
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await new Promise((r) => setTimeout(r, 1500));
+    await w.write(new TextEncoder().encode("a\x10\x11"));
+    const out = await child.output();
+    await w.close().catch(() => {});
+    const reqs = e.requests.slice(before).map((r) => `${r.method} ${r.path}?${r.query}`);
+    const text = new TextDecoder().decode(out.stdout).replaceAll("\x1b[0G\x1b[2K\x1b[J", "");
+    return { text, reqs };
+  };
+  try {
+    const theirs = await run(["docker", "-H", e.host, "attach", "foo"]);
+    const ours = await run([
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "docker",
+      "-H",
+      e.host,
+      "attach",
+      "foo",
+    ]);
+    assert.equal(ours.text, theirs.text);
+    assert.match(ours.text, /read escape sequence\r\nrc=1/);
+    assert.deepEqual(ours.reqs, theirs.reqs);
+    assert.deepEqual(got, ["a", "a"]);
+  } finally {
+    await e.close();
+  }
+});

@@ -9,7 +9,7 @@ import type { Parsed } from "../flags.ts";
 import { DETACH_KEYS } from "../opts.ts";
 import { StatusError } from "../errors.ts";
 import { detachKeys, streamHijacked } from "../hijack.ts";
-import { monitorTtySize } from "../terminal.ts";
+import { monitorTtySize, terminalSize } from "../terminal.ts";
 import { forwardSignals } from "../signal_proxy.ts";
 import type { Client } from "../client.ts";
 import type { ContainerInspect } from "../../daemon/api/types.ts";
@@ -84,15 +84,16 @@ export async function run(cli: Cli, opts: Parsed): Promise<number> {
       headers: { "Content-Type": "text/plain" },
     });
     await inspectRunning(client, name);
-    const stopResize = tty
-      ? await monitorTtySize(
-        cli,
-        (h, w) =>
-          client.call("POST", `/containers/${encodeURIComponent(name)}/resize`, {
-            query: { h, w },
-          }),
-      )
-      : () => {};
+    const resize = (h: number, w: number) =>
+      client.call("POST", `/containers/${encodeURIComponent(name)}/resize`, { query: { h, w } });
+    let stopResize = () => {};
+    if (tty && cli.io.stdout.isTerminal()) {
+      // One size off first, then the real one: the shell redraws its prompt on the change
+      // (a second attach would otherwise show nothing until a key is pressed).
+      const ws = await terminalSize(cli);
+      if (ws) await resize(ws.rows + 1, ws.cols + 1).catch(() => {});
+      stopResize = await monitorTtySize(cli, resize);
+    }
     try {
       const end = await streamHijacked(cli, res, {
         tty,

@@ -28,8 +28,11 @@ export interface Answer {
   json?: unknown;
   body?: string | Uint8Array;
   headers?: Record<string, string>;
-  /** Streamed with chunked encoding, one chunk per item. */
-  chunks?: (string | Uint8Array)[];
+  /**
+   * Streamed with chunked encoding, one chunk per item, after the head is
+   * sent (as dockerd flushes a wait's head at once and answers at the exit).
+   */
+  chunks?: (string | Uint8Array | Promise<string | Uint8Array>)[];
   /** Take over the connection after writing the head (101 for a hijack). */
   hijack?: (conn: Deno.Conn, reader: BufferedConn) => Promise<void>;
 }
@@ -144,7 +147,8 @@ async function answer(conn: Deno.Conn, r: BufferedConn, a: Answer, method = "GET
     return;
   }
   if (a.chunks) {
-    for (const c of a.chunks) {
+    for (const item of a.chunks) {
+      const c = await item;
       const b = typeof c === "string" ? te.encode(c) : c;
       await writeAll(conn, te.encode(b.length.toString(16) + "\r\n"));
       await writeAll(conn, b);

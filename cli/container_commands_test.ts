@@ -348,3 +348,23 @@ Deno.test("stats --no-stream: figures, columns, formats, errors", async () => {
     await e.close();
   }
 });
+
+Deno.test("TCP daemons: -H tcp://, DOCKER_HOST, and a dead port's message", async () => {
+  const e = await fakeEngine(ROUTES, { tcp: true });
+  try {
+    await compare(e, ["ps", "-a"]);
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "docker", "ps", "-q"],
+      env: { DOCKER_HOST: e.host, DOCKER_CONFIG: `${e.dir}/cfg` },
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stdout), "8dfafdbc3a40\n9cd87474be90\n");
+    const host = e.host.replace(/:\d+$/, ":1");
+    const theirs = await runRealDocker({ ...e, host }, ["ps"]);
+    const ours = await runCli({ ...e, host }, ["ps"]);
+    assert.equal(ours.stderr, theirs.stderr);
+    assert.equal(ours.code, theirs.code);
+  } finally {
+    await e.close();
+  }
+});

@@ -346,3 +346,37 @@ Deno.test("run: the wait is registered before the start (a wait that answers onl
     await e.close();
   }
 });
+
+Deno.test("run without a TTY forwards the signals it receives (--sig-proxy)", async () => {
+  const e = await fakeEngine({
+    "POST /containers/create": { status: 201, json: { Id: ID } },
+    "POST /containers/{id}/wait": { chunks: [new Promise(() => {})] },
+    "POST /containers/{id}/start": { status: 204 },
+    "POST /containers/{id}/kill": { status: 204 },
+    "POST /containers/{id}/attach": { hijack: () => new Promise((r) => setTimeout(r, 4000)) },
+  });
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "docker", "-H", e.host, "run", "busybox"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let i = 0; i < 100 && !e.requests.some((r) => r.path.endsWith("/start")); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const sig of ["SIGUSR1", "SIGTERM", "SIGINT", "SIGHUP"] as const) {
+      child.kill(sig);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const kills = e.requests.filter((r) => r.path.endsWith("/kill")).map((r) =>
+      r.query.get("signal")
+    );
+    assert.deepEqual(kills, ["USR1", "TERM", "INT", "HUP"]);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await e.close();
+  }
+});

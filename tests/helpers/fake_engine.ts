@@ -161,10 +161,18 @@ async function answer(conn: Deno.Conn, r: BufferedConn, a: Answer, method = "GET
 }
 
 /** Starts the double with `routes` ("METHOD /path/{param}" → answer); /_ping is built in. */
-export async function fakeEngine(routes: Record<string, Route>): Promise<FakeEngine> {
+export async function fakeEngine(
+  routes: Record<string, Route>,
+  opts: { tcp?: boolean } = {},
+): Promise<FakeEngine> {
   const dir = await Deno.makeTempDir({ prefix: "berth-test-fake-engine-" });
   const path = `${dir}/docker.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
+  const listener: Deno.Listener = opts.tcp
+    ? Deno.listen({ hostname: "127.0.0.1", port: 0 })
+    : Deno.listen({ transport: "unix", path });
+  const host = opts.tcp
+    ? `tcp://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`
+    : `unix://${path}`;
   const requests: Recorded[] = [];
   const conns = new Set<Deno.Conn>();
   const serving = (async () => {
@@ -200,7 +208,7 @@ export async function fakeEngine(routes: Record<string, Route>): Promise<FakeEng
     }
   })();
   return {
-    host: `unix://${path}`,
+    host,
     dir,
     requests,
     calls: () => requests.filter((r) => r.path !== "/_ping"),

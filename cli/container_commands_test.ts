@@ -368,3 +368,41 @@ Deno.test("TCP daemons: -H tcp://, DOCKER_HOST, and a dead port's message", asyn
     await e.close();
   }
 });
+
+Deno.test("stats streaming: redraws every half second as the real CLI writes them", async () => {
+  const sample = JSON.stringify(STATS) + "\n";
+  const e = await fakeEngine({
+    "GET /containers/{id}/stats": () => ({ chunks: [sample, new Promise(() => {})] }),
+  });
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const capture = async (argv: string[]) => {
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdout: "piped",
+      stderr: "null",
+      env: { DOCKER_CONFIG: `${e.dir}/cfg` },
+    }).spawn();
+    setTimeout(() => child.kill("SIGKILL"), 1300);
+    return new TextDecoder().decode((await child.output()).stdout);
+  };
+  try {
+    const theirs = await capture(["docker", "-H", e.host, "stats", "foo"]);
+    const ours = await capture([
+      Deno.execPath(),
+      "run",
+      "-A",
+      main,
+      "docker",
+      "-H",
+      e.host,
+      "stats",
+      "foo",
+    ]);
+    // Both drew at least one frame; the first frames are the same bytes.
+    const first = (s: string) => s.slice(0, s.indexOf("\x1b[J") + 3);
+    assert.ok(theirs.includes("\x1b[J") && ours.includes("\x1b[J"));
+    assert.equal(first(ours), first(theirs));
+  } finally {
+    await e.close();
+  }
+});

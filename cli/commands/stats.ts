@@ -196,6 +196,17 @@ function invalid(container: string): Entry {
   };
 }
 
+/**
+ * One redraw, byte for byte as the CLI writes it: cursor home and the table,
+ * then (the CLI appends to the same buffer) every line again with an
+ * erase-to-end-of-line, and an erase of the rest of the screen.
+ */
+export function frame(table: string): string {
+  let buf = "\x1b[H" + table;
+  for (const line of buf.split("\n")) buf += `${line} \x1b[K\n`;
+  return buf + "\x1b[J";
+}
+
 export async function run(cli: Cli, opts: Parsed): Promise<number> {
   const v = opts.values;
   let format = v.format as string;
@@ -257,11 +268,9 @@ export async function run(cli: Cli, opts: Parsed): Promise<number> {
     return 0;
   }
   const watchers = names.map(watch);
-  const terminal = cli.io.stdout.isTerminal();
   for (;;) {
     await new Promise((r) => setTimeout(r, 500));
-    if (terminal) cli.out("\x1b[2J\x1b[H");
-    cli.out(render());
+    cli.out(frame(render()));
     if (!showAll && names.every((n) => entries.get(n)?.invalid)) {
       await Promise.allSettled(watchers);
       throw new StatusError(errors.join("\n"), 1);

@@ -186,7 +186,15 @@ export async function main(args: string[], io: Io = processIo()): Promise<number
   }
   let [name, ...rest] = parsed.args;
   if (parsed.help) {
-    cli.out(rootHelp(defs));
+    let help = rootHelp(defs);
+    // The CLI's quirk: once -H is given, its (empty) default shows.
+    if (globals.hosts.length) {
+      help = help.replace(
+        "Daemon socket to connect to\n",
+        "Daemon socket to connect to (default )\n",
+      );
+    }
+    cli.out(help);
     return 0;
   }
   // Without a command the help goes to stderr (cobra's behaviour), still status 0.

@@ -220,6 +220,20 @@ Deno.test("management commands list a subset of the real CLI's subcommands, in i
   }
 });
 
+Deno.test("docker --help: a subset of the real CLI's page, every line as it prints it", async () => {
+  const e = await fakeEngine(ROUTES);
+  try {
+    const theirs = (await runRealDocker(e, ["--help"])).stdout.split("\n");
+    const ours = (await runCli(e, ["--help"])).stdout
+      .replaceAll(`${e.dir}/config`, `${e.dir}/real-config`).split("\n");
+    assert.deepEqual(ours.filter((l) => !theirs.includes(l)), []);
+    // In the same order.
+    assert.deepEqual(theirs.filter((l) => l && ours.includes(l)), ours.filter((l) => l));
+  } finally {
+    await e.close();
+  }
+});
+
 /** Every command's help, as the real CLI prints it. */
 const HELP = [
   "attach",

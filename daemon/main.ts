@@ -88,6 +88,9 @@ export async function main(args: string[]): Promise<number> {
   };
   const api = createApi(engine);
 
+  // Stop signals are handled from before the first socket is bound.
+  const { promise: stop, resolve } = Promise.withResolvers<string>();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => resolve(sig));
   const listeners: Listener[] = [];
   try {
     for (const host of config.hosts) {
@@ -108,8 +111,6 @@ export async function main(args: string[]): Promise<number> {
   }
   log.info(`Daemon has completed initialization (berth ${BERTH_VERSION}, API ${API_VERSION})`);
 
-  const { promise: stop, resolve } = Promise.withResolvers<string>();
-  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => resolve(sig));
   const sig = await stop;
   log.info(`received ${sig}: shutting down; containers keep running`);
   await Promise.all(listeners.map((l) => l.close()));

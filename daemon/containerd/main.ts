@@ -7,7 +7,7 @@ import grpc from "@grpc/grpc-js";
 import { ConfigError, DEFAULTS, parseArgs } from "./config.ts";
 import type { DaemonContext } from "./context.ts";
 import { Exchange } from "./events.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger } from "./log.ts";
 import { Metadata } from "./metadata/store.ts";
 import { buildServer, type Registration } from "./server.ts";
 import { clearStaleSocket, setSocketOwner, SocketInUse, withPrivateUmask } from "./socket.ts";
@@ -56,6 +56,9 @@ export async function main(args: string[]): Promise<number> {
   log.info(`starting containerd version=${VERSION} revision=${REVISION}`);
   if (parsed.configFile) log.debug(`config loaded from ${parsed.configFile}`);
 
+  // Listen for stop signals before the socket exists: a client may connect
+  // and signal as soon as it is bound, before the rest of start-up returns.
+  const stopSignal = stopSignalReceived();
   let server: grpc.Server;
   try {
     for (const dir of [config.root, config.state]) {
@@ -121,25 +124,23 @@ export async function main(args: string[]): Promise<number> {
   }
   log.info(`serving... address=${config.address}`);
   log.info("containerd successfully booted");
-  return await untilStopped(server, config.address, log);
+  const sig = await stopSignal;
+  log.info(`received ${sig}, shutting down`);
+  // Open calls (event streams, waits) are cut: clients see UNAVAILABLE, as
+  // when containerd stops. Tasks and their shims are left alone.
+  server.forceShutdown();
+  try {
+    Deno.removeSync(config.address);
+  } catch { /* already gone */ }
+  log.info("containerd stopped");
+  return 0;
 }
 
-/**
- * Waits for SIGTERM or SIGINT, then closes the server and removes the socket.
- * Open calls (event streams, waits) are cut: clients see UNAVAILABLE, as when
- * containerd stops. Tasks and their shims are left alone.
- */
-function untilStopped(server: grpc.Server, address: string, log: Logger): Promise<number> {
+/** Resolves with the first SIGTERM or SIGINT. */
+function stopSignalReceived(): Promise<Deno.Signal> {
   return new Promise((resolve) => {
-    const stop = (sig: Deno.Signal) => {
-      log.info(`received ${sig}, shutting down`);
-      server.forceShutdown();
-      try {
-        Deno.removeSync(address);
-      } catch { /* already gone */ }
-      log.info("containerd stopped");
-      resolve(0);
-    };
-    for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop(sig));
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(sig, () => resolve(sig));
+    }
   });
 }

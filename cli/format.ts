@@ -93,11 +93,18 @@ export function objectTemplate(
   }
 }
 
+/** An execution error that keeps what the template wrote before failing. */
+export class PartialOutput extends StatusError {
+  constructor(message: string, readonly partial: string) {
+    super(message, 1);
+  }
+}
+
 export function runObject(t: Template, data: unknown): string {
   try {
     return t.execute(data);
   } catch (e) {
-    if (e instanceof TemplateError) throw new StatusError(e.message, 1);
+    if (e instanceof TemplateError) throw new PartialOutput(e.message, e.partial);
     throw e;
   }
 }

@@ -180,6 +180,12 @@ function unquote(q: string): string {
 
 // ---- parse tree ----
 
+/**
+ * Where each field of a chain starts in the source: Go reports an error at
+ * the field that failed (".Foo" of ".Client.Foo"), not at the chain's start.
+ */
+const FIELD_POSITIONS = new WeakMap<string[], number[]>();
+
 type Node =
   | { t: "text"; text: string }
   | { t: "action"; pipe: Pipe; pos: number }
@@ -423,11 +429,14 @@ class Parser {
   }
 
   /** Field names directly following (no space) the operand just parsed. */
-  private chain(): string[] {
-    const chain: string[] = [];
+  private chain(first?: Tok): string[] {
+    const chain: string[] = first ? [first.text] : [];
+    const at: number[] = first ? [first.pos] : [];
     while (this.toks[this.i].kind === "field" && !this.toks[this.i].space) {
+      at.push(this.toks[this.i].pos);
       chain.push(this.toks[this.i++].text);
     }
+    FIELD_POSITIONS.set(chain, at);
     return chain;
   }
 
@@ -435,7 +444,7 @@ class Parser {
     const t = this.toks[this.i++];
     switch (t.kind) {
       case "field": {
-        const chain = [t.text, ...this.chain()];
+        const chain = this.chain(t);
         return { t: "field", chain, pos: t.pos, src: "." + chain.join(".") };
       }
       case "dot":
@@ -748,13 +757,14 @@ class Exec {
     final: unknown[],
   ): unknown {
     let v = recv;
+    const at = FIELD_POSITIONS.get(chain);
     for (let i = 0; i < chain.length; i++) {
       const last = i === chain.length - 1;
       v = this.field(
         v,
         chain[i],
         last ? [...args, ...final] : [],
-        pos,
+        at?.[i] ?? pos,
         src,
         last && args.length > 0,
       );
@@ -987,7 +997,7 @@ export function toJson(v: unknown): string {
   if (typeof goJson === "function") return goJson.call(v);
   const s = JSON.stringify(v, (_k, x) => x === NO_VALUE ? null : x) ?? "null";
   // A format context marshals itself with json.Marshal, which escapes HTML characters.
-  return isStruct(v) ? htmlEscapeJson(s) : s;
+  return isStruct(v) && v.goType.startsWith("*formatter.") ? htmlEscapeJson(s) : s;
 }
 
 /**

@@ -111,3 +111,12 @@ Deno.test("sprintf verbs", () => {
   assert.equal(sprintf("%05d|%-4d|", 42, 7), "00042|7   |");
   assert.equal(sprintf("%s"), "%!s(MISSING)");
 });
+
+Deno.test("errors point at the field of a chain that failed", () => {
+  const ctx = { goType: "*x.T", Client: { goType: "x.C", A: 1 } };
+  assert.throws(
+    () => render("{{.Client.Foo}}", ctx),
+    /template: :1:9: executing "" at <\.Client\.Foo>: can't evaluate field Foo in type x\.C/,
+  );
+  assert.throws(() => render("ab {{$.Client.Nope}}", ctx), /:1:13: /);
+});

@@ -189,7 +189,17 @@ export async function run(cli: Cli, opts: Parsed): Promise<number> {
   }
   if (tmpl) {
     if (failure) throw failure;
-    const data = { ...info, ClientInfo: clientInfo };
+    // Go's dockerInfo: the fields by their Go names (HTTPProxy for HttpProxy), unknown ones
+    // an error rather than "<no value>"; marshalled back under the JSON names.
+    const json = { ...info, ClientInfo: clientInfo } as Record<string, unknown>;
+    const data: Record<string, unknown> = {
+      ...json,
+      goType: "system.dockerInfo",
+      HTTPProxy: json.HttpProxy ?? "",
+      HTTPSProxy: json.HttpsProxy ?? "",
+      NoProxy: json.NoProxy ?? "",
+      toJSON: () => json,
+    };
     cli.out(runObject(tmpl, data) + "\n");
     return 0;
   }

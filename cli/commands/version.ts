@@ -7,7 +7,7 @@ import type { Cli } from "../cli.ts";
 import type { Parsed } from "../flags.ts";
 import { formatObject } from "../opts.ts";
 import { CLI_VERSION } from "../client.ts";
-import { objectTemplate, runObject } from "../format.ts";
+import { objectTemplate, PartialOutput, runObject } from "../format.ts";
 import { tabwrite, VERSION_TABLE } from "../table.ts";
 import type { SystemVersion } from "../../daemon/api/types.ts";
 
@@ -114,9 +114,46 @@ function serverJson(v: SystemVersion): Record<string, unknown> {
   return out;
 }
 
+/** The server's answer as the template sees it: Go's types.Version (APIVersion, not ApiVersion). */
+class ServerVersion {
+  readonly goType = "*types.Version";
+  Platform: unknown;
+  Components: unknown;
+  Version: unknown;
+  APIVersion: unknown;
+  MinAPIVersion: unknown;
+  GitCommit: unknown;
+  GoVersion: unknown;
+  Os: unknown;
+  Arch: unknown;
+  KernelVersion: unknown;
+  Experimental: unknown;
+  BuildTime: unknown;
+  constructor(private json: Record<string, unknown>) {
+    this.Platform = json.Platform ?? { Name: "" };
+    this.Components = json.Components ?? [];
+    this.Version = json.Version ?? "";
+    this.APIVersion = json.ApiVersion ?? "";
+    this.MinAPIVersion = json.MinAPIVersion ?? "";
+    this.GitCommit = json.GitCommit ?? "";
+    this.GoVersion = json.GoVersion ?? "";
+    this.Os = json.Os ?? "";
+    this.Arch = json.Arch ?? "";
+    this.KernelVersion = json.KernelVersion ?? "";
+    this.Experimental = json.Experimental ?? false;
+    this.BuildTime = json.BuildTime ?? "";
+  }
+  toJSON() {
+    return this.json;
+  }
+}
+
 class VersionInfo {
   readonly goType = "system.versionInfo";
-  constructor(public Client: ClientVersion, public Server: Record<string, unknown> | null) {}
+  Server: ServerVersion | null;
+  constructor(public Client: ClientVersion, server: Record<string, unknown> | null) {
+    this.Server = server ? new ServerVersion(server) : null;
+  }
   ServerOK(): boolean {
     return this.Server !== null;
   }
@@ -147,6 +184,8 @@ export async function run(cli: Cli, opts: Parsed): Promise<number> {
   try {
     text = runObject(tmpl, info);
   } catch (e) {
+    // What was written before the error is printed, as through the CLI's tabwriter.
+    if (e instanceof PartialOutput) text = e.partial;
     execError = e;
   }
   cli.out(tabwrite(text + "\n", VERSION_TABLE));

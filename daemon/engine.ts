@@ -6,6 +6,8 @@
 import type { DaemonConfig } from "./config.ts";
 import type { ContainerdClient } from "./containerd_client.ts";
 import type { ContainerStore } from "./containers/store.ts";
+import type { ImageService } from "./images/mod.ts";
+import type { EventBus } from "./events.ts";
 
 export interface Logger {
   debug(msg: string): void;
@@ -33,6 +35,10 @@ export interface Engine {
   containerd: ContainerdClient;
   /** dockerd's container records. */
   containers: ContainerStore;
+  /** Images: content store, snapshots, registry client. */
+  images: ImageService;
+  /** What `GET /events` streams. */
+  events: EventBus;
   counts(): Counts;
 }
 

@@ -10,6 +10,8 @@ import { API_VERSION } from "./api/version.ts";
 import { type ContainerdHandle, ensureContainerd } from "./containerd_supervisor.ts";
 import { ContainerdClient } from "./containerd_client.ts";
 import { ContainerStore } from "./containers/store.ts";
+import { ImageService } from "./images/mod.ts";
+import { EventBus } from "./events.ts";
 
 const HELP = `Usage: dockerd [OPTIONS]
 
@@ -65,6 +67,17 @@ export async function main(args: string[]): Promise<number> {
 
   const containers = new ContainerStore(`${config.dataRoot}/containers`);
   containers.load(log.warn);
+  const images = new ImageService({
+    root: `${config.dataRoot}/image`,
+    registryMirrors: config.registryMirrors,
+    insecureRegistries: config.insecureRegistries,
+    containersUsing: (imageId) =>
+      containers.all().filter((r) => r.Image === imageId).map((r) => ({
+        id: r.Id,
+        running: r.State.Running,
+      })),
+  });
+  await images.init();
 
   const engine: Engine = {
     version: BERTH_VERSION,
@@ -73,6 +86,8 @@ export async function main(args: string[]): Promise<number> {
     log,
     containerd: new ContainerdClient(containerd.address),
     containers,
+    images,
+    events: new EventBus(),
     counts: () => {
       const all = containers.all();
       const running = all.filter((r) => r.State.Running && !r.State.Paused).length;
@@ -82,7 +97,7 @@ export async function main(args: string[]): Promise<number> {
         running,
         paused,
         stopped: all.length - running - paused,
-        images: 0,
+        images: images.images.ids().length,
       };
     },
   };

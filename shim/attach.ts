@@ -45,6 +45,12 @@ export async function serveAttach(
     conn.close();
     return;
   }
+  // A client that attaches to an exec before its start, with stdin, gives
+  // the exec a stdin that closes when the client's input ends (docker exec -i).
+  if (header.stdin && header.execId && io.awaitingProcess) {
+    io.stdio.openStdin = true;
+    io.stdio.stdinOnce = true;
+  }
   const raw = Boolean(io.stdio.terminal);
   const sink = new QueuedSink(
     async (b) => {

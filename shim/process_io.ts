@@ -110,7 +110,36 @@ export class ProcessIO {
     this.#stdin = w;
   }
 
+  /**
+   * Input written before the process exists (an exec's client attaches
+   * between the exec's creation and its start) waits here; null once the
+   * process has been spawned.
+   */
+  #early: Uint8Array[] | null = [];
+  #earlyClose = false;
+
+  /** True until the process is spawned: its stdio can still be configured. */
+  get awaitingProcess(): boolean {
+    return this.#early !== null;
+  }
+
+  /** The process exists (or failed to): input kept so far goes to it. */
+  async stdinReady(): Promise<void> {
+    // Drained in order; what arrives meanwhile queues behind.
+    while (this.#early?.length) await this.#write(this.#early.shift()!);
+    this.#early = null;
+    if (this.#earlyClose) this.closeStdin();
+  }
+
   async writeStdin(data: Uint8Array): Promise<void> {
+    if (this.#early) {
+      if (!this.#earlyClose) this.#early.push(data.slice());
+      return;
+    }
+    await this.#write(data);
+  }
+
+  async #write(data: Uint8Array): Promise<void> {
     if (this.#stdinClosed) return;
     if (this.master !== undefined) {
       let off = 0;
@@ -128,6 +157,10 @@ export class ProcessIO {
 
   closeStdin(): void {
     if (this.#stdinClosed) return;
+    if (this.#early) {
+      this.#earlyClose = true;
+      return;
+    }
     this.#stdinClosed = true;
     if (this.master !== undefined) {
       // A terminal has no separate stdin: send EOF (^D) as a typist would.

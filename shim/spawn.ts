@@ -127,5 +127,6 @@ export async function spawnWithStdio(
     return Number(Deno.readTextFileSync(pidFile).trim());
   } finally {
     cons?.close();
+    void io.stdinReady();
   }
 }

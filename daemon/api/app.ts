@@ -10,6 +10,8 @@ import { API_VERSION, splitVersion } from "./version.ts";
 import type { Engine } from "../engine.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { containerRoutes } from "./routes/containers.ts";
+import { imageRoutes } from "./routes/images.ts";
+import { authRoutes } from "./routes/auth.ts";
 
 export type Env = { Variables: { apiVersion: string; engine: Engine } };
 export type App = Hono<Env>;
@@ -45,6 +47,8 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
   });
   systemRoutes(app);
   containerRoutes(app);
+  imageRoutes(app);
+  authRoutes(app);
 
   return async (req: Request) => {
     const url = new URL(req.url);

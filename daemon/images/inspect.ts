@@ -75,6 +75,15 @@ function labelMatches(labels: Record<string, string>, filter: string): boolean {
   return labels[filter.slice(0, i)] === filter.slice(i + 1);
 }
 
+/** A pattern in familiar form when it is a reference (`docker.io/library/x` → `x`). */
+function familiar(pattern: string): string {
+  try {
+    return familiarString(parseNormalized(pattern));
+  } catch {
+    return pattern; // a pattern with wildcards is no reference
+  }
+}
+
 /** GET /images/json */
 export async function listImages(
   svc: ImageService,
@@ -113,8 +122,7 @@ export async function listImages(
       shownTags = tags.filter((t) =>
         f.reference.some((p) => {
           const name = t.slice(0, t.lastIndexOf(":"));
-          return wildcard(p).test(t) || wildcard(p).test(name) ||
-            wildcard(familiarString(parseNormalized(p))).test(t);
+          return wildcard(p).test(t) || wildcard(p).test(name) || wildcard(familiar(p)).test(t);
         })
       );
       if (shownTags.length === 0) continue;

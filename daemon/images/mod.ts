@@ -13,6 +13,7 @@ export { pruneImages, type PruneOptions, removeImage, type RemoveOptions } from 
 export { saveImages } from "./save.ts";
 export { loadImages, type LoadResult } from "./load.ts";
 export { decodeRegistryAuth, encodeRegistryAuth } from "./registry/credentials.ts";
+export { type AuthenticateOKBody, login } from "./registry/login.ts";
 export { type Mount } from "./snapshots.ts";
 export { ImageError, type ImageErrorKind, noSuchImage, statusOf } from "./errors.ts";
 export { errorMessage, jsonLine, type ProgressSink } from "./progress.ts";

@@ -170,7 +170,8 @@ export async function pruneImages(
     if (!svc.images.get(id)) continue;
     if (svc.containersUsing(id).length) continue;
     const refs = svc.images.referencesOf(id);
-    if (!all && refs.length > 0) continue;
+    // Dangling: no tag (digest references alone do not keep an image, as in dockerd).
+    if (!all && refs.some((r) => !r.includes("@"))) continue;
     const config = await svc.configOf(id);
     const labels = config.config?.Labels ?? {};
     const created = Date.parse(config.created ?? "") || 0;

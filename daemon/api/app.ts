@@ -10,6 +10,8 @@ import { API_VERSION, splitVersion } from "./version.ts";
 import type { Engine } from "../engine.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { containerRoutes } from "./routes/containers.ts";
+import { logsRoutes } from "./routes/logs.ts";
+import { archiveRoutes } from "./routes/archive.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { authRoutes } from "./routes/auth.ts";
 
@@ -47,6 +49,8 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
   });
   systemRoutes(app);
   containerRoutes(app);
+  logsRoutes(app);
+  archiveRoutes(app);
   imageRoutes(app);
   authRoutes(app);
 

@@ -16,6 +16,7 @@ import {
   type ProcessStatus,
 } from "./api.ts";
 import { acceptEach } from "./accept.ts";
+import { listenUnixSocket } from "../runtime/linux/unix_socket.ts";
 import { ShimFailure } from "./errors.ts";
 import { OomWatch } from "./oom.ts";
 import { ProcessIO } from "./process_io.ts";
@@ -327,7 +328,7 @@ export class Container {
   async #listenAttach(): Promise<void> {
     const path = this.#path(CONTAINER_FILES.attach);
     await Deno.remove(path).catch(() => {});
-    const listener = Deno.listen({ transport: "unix", path });
+    const listener = listenUnixSocket(path);
     Deno.chmodSync(path, 0o600);
     this.#attachServer = listener;
     const { serveAttach } = await import("./attach.ts");

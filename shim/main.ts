@@ -7,6 +7,7 @@
 import { PR, prctl, setsid } from "../runtime/linux/libc.ts";
 import { SHIM_PID_FILE, SHIM_SOCKET } from "./api.ts";
 import { writeJsonDurable } from "./records.ts";
+import { listenUnixSocket } from "../runtime/linux/unix_socket.ts";
 import { ShimServer } from "./server.ts";
 import { setShimLog } from "./shim_log.ts";
 
@@ -64,7 +65,7 @@ export async function main(args: string[]): Promise<number> {
   } catch { /* none */ }
   // The pid file first: a client that could connect may read it at once.
   writeJsonDurable(`${dir}/${SHIM_PID_FILE}`, Deno.pid);
-  const listener = Deno.listen({ transport: "unix", path: sock });
+  const listener = listenUnixSocket(sock);
   Deno.chmodSync(sock, 0o600);
   log(`shim ${Deno.pid} serving ${sock}`);
 

@@ -24,11 +24,15 @@ export interface SpawnOptions {
   onExit?: (code: number) => void;
 }
 
-/** A console socket in the bundle that receives one pty master. */
-function consoleSocket(path: string): { master: Promise<number>; close(): void } {
-  try {
-    Deno.removeSync(path);
-  } catch { /* none */ }
+/**
+ * A console socket that receives one pty master. It lives in a fresh
+ * directory under /tmp (as containerd's shim does), not in the bundle: a
+ * socket address holds 107 bytes and bundle paths can be longer.
+ */
+function consoleSocket(): { path: string; master: Promise<number>; close(): void } {
+  const dir = Deno.makeTempDirSync({ prefix: "berth-pty" });
+  Deno.chmodSync(dir, 0o700);
+  const path = `${dir}/pty.sock`;
   const listener = listenUnix(path);
   const master = acceptUnix(listener).then(async (conn) => {
     try {
@@ -39,6 +43,7 @@ function consoleSocket(path: string): { master: Promise<number>; close(): void }
   });
   master.catch(() => {}); // a runtime that failed never sends one
   return {
+    path,
     master,
     close() {
       // Wake a pending accept so nothing waits forever.
@@ -46,7 +51,7 @@ function consoleSocket(path: string): { master: Promise<number>; close(): void }
         close(connectUnix(path));
       } catch { /* closed */ }
       close(listener);
-      Deno.remove(path).catch(() => {});
+      Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }
@@ -82,8 +87,7 @@ export async function spawnWithStdio(
   const bundle = rt.opts.bundle;
   const terminal = Boolean(io.stdio.terminal);
   const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
-  const consolePath = `${bundle}/console-${opts.name}.sock`;
-  const cons = terminal ? consoleSocket(consolePath) : undefined;
+  const cons = terminal ? consoleSocket() : undefined;
   const pidFile = `${bundle}/${opts.name}.pid`;
   try {
     const [command, ...rest] = opts.args;
@@ -91,7 +95,7 @@ export async function spawnWithStdio(
       command,
       "--pid-file",
       pidFile,
-      ...(cons ? ["--console-socket", consolePath] : []),
+      ...(cons ? ["--console-socket", cons.path] : []),
       ...rest,
     ]);
     const child = new Deno.Command(cmd, {

@@ -42,6 +42,7 @@ import { connectUnix, sendFd } from "../linux/fdpass.ts";
 import { openPty, setControllingTerminal, setWinsize } from "../linux/pty.ts";
 import { applyProcessCredentials } from "../linux/capabilities.ts";
 import { loadSeccomp, openLibseccomp } from "../linux/seccomp.ts";
+import { connectUnixSocket, listenUnixSocket } from "../linux/unix_socket.ts";
 
 /** What the runtime tells its init, in a JSON file the init reads at start. */
 export interface InitConfig {
@@ -70,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
   // Until execve nothing in the container may open /proc/<us>/exe, mem, fd/...
   prctl(PR.SET_DUMPABLE, 0);
   const cfg = JSON.parse(Deno.readTextFileSync(args[0])) as InitConfig;
-  const chan = new Channel(await Deno.connect({ transport: "unix", path: cfg.syncSocket }));
+  const chan = new Channel(await connectUnixSocket(cfg.syncSocket));
   // Who hears of a failure: the runtime until "ready", then `runc start`.
   let reporter: Channel | undefined = chan;
   try {
@@ -121,7 +122,7 @@ async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedP
   const { state } = await chan.expect("resume");
   await runHooks("createContainer", spec.hooks?.createContainer, state);
   // Listen before pivot_root: the host path of the socket is unreachable afterwards.
-  startListener = Deno.listen({ transport: "unix", path: cfg.startSocket! });
+  startListener = listenUnixSocket(cfg.startSocket!);
   enterRootfs(rootfs, cfg.noPivot);
   // Before readonlyPaths make /proc/sys read-only, and before a read-only root.
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {

@@ -9,6 +9,7 @@ import { Channel, ChannelClosed } from "./channel.ts";
 import { enterNamespaces } from "./namespaces.ts";
 import { selfCommand } from "../self_exec.ts";
 import { writeFileAtomic } from "./state.ts";
+import { listenUnixSocket } from "../linux/unix_socket.ts";
 
 export interface InitStart {
   cfg: InitConfig;
@@ -39,7 +40,7 @@ export async function startInit(opts: InitStart): Promise<StartedInit> {
   const { cfg, workDir } = opts;
   const cfgPath = `${workDir}/init-${cfg.mode}-${crypto.randomUUID().slice(0, 8)}.json`;
   writeFileAtomic(cfgPath, JSON.stringify(cfg));
-  const listener = Deno.listen({ transport: "unix", path: cfg.syncSocket });
+  const listener = listenUnixSocket(cfg.syncSocket);
   let child: Deno.ChildProcess | undefined;
   try {
     const saved = enterNamespaces(opts.namespaces, {

@@ -4,6 +4,7 @@ import { Channel } from "./channel.ts";
 import { killEverything, openContainer } from "./container.ts";
 import { runHooks } from "./hooks.ts";
 import { ociState, startSocketPath } from "./state.ts";
+import { connectUnixSocket } from "../linux/unix_socket.ts";
 
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
   const c = openContainer(ctx, id);
@@ -11,7 +12,7 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
   if (status === "stopped") throw new Error("cannot start a container that has stopped");
   if (status !== "created") throw new Error(`cannot start an already ${status} container`);
   const path = startSocketPath(ctx.root, id);
-  const chan = new Channel(await Deno.connect({ transport: "unix", path }));
+  const chan = new Channel(await connectUnixSocket(path));
   try {
     await chan.send({ type: "start", state: ociState(c.rec, "created") });
     await chan.expect("started");

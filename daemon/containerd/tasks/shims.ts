@@ -82,8 +82,10 @@ export class ShimPool {
     // A fresh directory per shim: an exiting shim may still hold an old one.
     const base = `${this.state}/shims/${namespace}/`;
     const rand = () => crypto.randomUUID().slice(0, 8);
-    let dir = base + (this.groupSize > 1 ? `group-${rand()}` : id);
-    while (this.handles.has(dir) || pathExists(dir)) dir = `${base}${id}-${rand()}`;
+    // Short names: the shim's socket path must fit a socket address (107 bytes).
+    const name = id.length > 24 ? id.slice(0, 24) : id;
+    let dir = base + (this.groupSize > 1 ? `group-${rand()}` : name);
+    while (this.handles.has(dir) || pathExists(dir)) dir = `${base}${name}-${rand()}`;
     const h = new ShimHandle(dir, namespace);
     this.handles.set(h.dir, h);
     h.tasks.add(id);

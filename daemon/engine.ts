@@ -8,6 +8,8 @@ import type { ContainerdClient } from "./containerd_client.ts";
 import type { ContainerStore } from "./containers/store.ts";
 import type { ImageService } from "./images/mod.ts";
 import type { EventBus } from "./events.ts";
+import type { ContainerService } from "./containers/service.ts";
+import type { ExecService } from "./containers/exec.ts";
 
 export interface Logger {
   debug(msg: string): void;
@@ -39,6 +41,10 @@ export interface Engine {
   images: ImageService;
   /** What `GET /events` streams. */
   events: EventBus;
+  /** Container life cycle on containerd (start, stop, exits, restart policies). */
+  lifecycle: ContainerService;
+  /** `docker exec` instances. */
+  execs: ExecService;
   counts(): Counts;
 }
 

@@ -12,6 +12,9 @@ import { ContainerdClient } from "./containerd_client.ts";
 import { ContainerStore } from "./containers/store.ts";
 import { ImageService } from "./images/mod.ts";
 import { EventBus } from "./events.ts";
+import { ContainerService } from "./containers/service.ts";
+import { ExecService } from "./containers/exec.ts";
+import { hijackHandler } from "./api/hijack_routes.ts";
 
 const HELP = `Usage: dockerd [OPTIONS]
 
@@ -79,7 +82,7 @@ export async function main(args: string[]): Promise<number> {
   });
   await images.init();
 
-  const engine: Engine = {
+  const engine = {
     version: BERTH_VERSION,
     id: daemonId(config.dataRoot),
     config,
@@ -100,8 +103,13 @@ export async function main(args: string[]): Promise<number> {
         images: images.images.ids().length,
       };
     },
-  };
+  } as Engine;
+  engine.lifecycle = new ContainerService(engine);
+  engine.execs = new ExecService(engine);
+  // Running containers are re-adopted (and exits while dockerd was down recorded) before serving.
+  await engine.lifecycle.restore();
   const api = createApi(engine);
+  const hijack = hijackHandler(engine);
 
   // Stop signals are handled from before the first socket is bound.
   const { promise: stop, resolve } = Promise.withResolvers<string>();
@@ -110,17 +118,17 @@ export async function main(args: string[]): Promise<number> {
   try {
     for (const host of config.hosts) {
       listeners.push(
-        await listen(host, api, (_req, socket) => {
-          socket.end(
-            'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n{"message":"page not found"}\n',
-          );
-        }, { group: config.group, log: log.warn }),
+        await listen(host, api, hijack, { group: config.group, log: log.warn }),
       );
       log.info(`API listen on ${host}`);
     }
   } catch (e) {
     log.error(`failed to start: ${(e as Error).message}`);
     for (const l of listeners) await l.close();
+    // Our gRPC calls end before containerd does (grpc-js under Deno can spin
+    // on a connection whose server goes away mid-call).
+    engine.lifecycle.close();
+    engine.containerd.close();
     await containerd.stop();
     return 1;
   }
@@ -128,6 +136,7 @@ export async function main(args: string[]): Promise<number> {
 
   const sig = await stop;
   log.info(`received ${sig}: shutting down; containers keep running`);
+  engine.lifecycle.close();
   await Promise.all(listeners.map((l) => l.close()));
   engine.containerd.close();
   // Containers are supervised by their shims; containerd re-adopts them when it starts again.

@@ -9,11 +9,13 @@ import { ApiError, errorResponse } from "./errors.ts";
 import { API_VERSION, splitVersion } from "./version.ts";
 import type { Engine } from "../engine.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { ImageError, statusOf } from "../images/errors.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { logsRoutes } from "./routes/logs.ts";
 import { archiveRoutes } from "./routes/archive.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { execRoutes } from "./routes/exec.ts";
 
 export type Env = { Variables: { apiVersion: string; engine: Engine } };
 export type App = Hono<Env>;
@@ -36,6 +38,7 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
 
   app.onError((err, _c) => {
     if (err instanceof ApiError) return errorResponse(err.status, err.message);
+    if (err instanceof ImageError) return errorResponse(statusOf(err.kind), err.message);
     // Malformed JSON bodies are the client's fault, as in dockerd.
     if (err instanceof SyntaxError) return errorResponse(400, err.message);
     engine.log.error(`API: ${err.stack ?? err}`);
@@ -53,6 +56,7 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
   archiveRoutes(app);
   imageRoutes(app);
   authRoutes(app);
+  execRoutes(app);
 
   return async (req: Request) => {
     const url = new URL(req.url);

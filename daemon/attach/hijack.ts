@@ -20,6 +20,25 @@ export interface BridgeOptions {
   detachKeys?: Uint8Array;
   /** Called when the client typed the detach sequence. */
   onDetach?: () => void;
+  /**
+   * Runs once the shim knows this client and the 101 is sent, before output
+   * is relayed (an exec starts here, so none of its output is missed). Its
+   * error is written to the stream, as dockerd does once hijacked.
+   */
+  afterConnect?: () => Promise<void>;
+  /** Awaited once the output ended, before the client's stream is closed. */
+  beforeEnd?: () => Promise<void>;
+  /** Settles when the attach socket can be connected (a container attached before its start). */
+  ready?: Promise<void>;
+}
+
+/** One multiplexed frame: [stream, 0, 0, 0, length u32 BE] + data. */
+function frameOf(stream: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + data.length);
+  out[0] = stream;
+  new DataView(out.buffer).setUint32(4, data.length);
+  out.set(data, 8);
+  return out;
 }
 
 /** Writes the 101 answer that turns the connection into a raw stream. */
@@ -37,18 +56,33 @@ export function upgradeResponse(tty: boolean): string {
  * goes away or detaches.
  */
 export async function bridge(client: Duplex, head: Uint8Array, opts: BridgeOptions): Promise<void> {
+  // Errors once hijacked are written to the stream, as dockerd does.
+  const fail = (e: unknown) => {
+    const text = new TextEncoder().encode(`${(e as Error).message}\r\n`);
+    client.end(Buffer.from(opts.tty ? text : frameOf(1, text)));
+  };
+  // Input that arrives before the shim is connected waits in the socket (paused).
+  client.pause();
+  client.write(upgradeResponse(opts.tty));
   let shim: Deno.UnixConn;
   try {
+    await opts.ready;
     shim = await Deno.connect({ transport: "unix", path: opts.attachSocket });
+    await shim.write(new TextEncoder().encode(JSON.stringify(opts.header) + "\n"));
   } catch (e) {
-    client.end(
-      `HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n` +
-        JSON.stringify({ message: `cannot attach: ${(e as Error).message}` }) + "\n",
-    );
+    fail(e);
     return;
   }
-  client.write(upgradeResponse(opts.tty));
-  await shim.write(new TextEncoder().encode(JSON.stringify(opts.header) + "\n"));
+  if (opts.afterConnect) {
+    try {
+      await opts.afterConnect();
+    } catch (e) {
+      fail(e);
+      shim.close();
+      return;
+    }
+  }
+  client.resume();
 
   const filter = opts.detachKeys ? new DetachFilter(opts.detachKeys) : undefined;
   let closed = false;
@@ -101,5 +135,9 @@ export async function bridge(client: Duplex, head: Uint8Array, opts: BridgeOptio
       }
     }
   } catch { /* the shim went away */ }
+  // The output ended: the client reads the exit next (exec inspect, wait), so it must be known.
+  if (!closed && opts.beforeEnd) {
+    await Promise.race([opts.beforeEnd(), new Promise((r) => setTimeout(r, 5000))]);
+  }
   finish();
 }

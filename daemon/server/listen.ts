@@ -56,7 +56,13 @@ export async function listen(
 ): Promise<Listener> {
   const addr: ListenAddress = parseHost(host);
   const server = http.createServer(getRequestListener(fetch));
-  server.on("upgrade", onUpgrade);
+  // Hijacked connections are no longer the server's: closing it must end them too.
+  const hijacked = new Set<Duplex>();
+  server.on("upgrade", (req, socket: Duplex, head) => {
+    hijacked.add(socket);
+    socket.once("close", () => hijacked.delete(socket));
+    onUpgrade(req, socket, head);
+  });
   // Long-lived streams (logs -f, events, attach) must not be cut by Node's defaults.
   server.requestTimeout = 0;
   server.headersTimeout = 0;
@@ -95,6 +101,7 @@ export async function listen(
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const s of hijacked) s.destroy();
         if (addr.kind === "unix") {
           try {
             Deno.removeSync(addr.path);

@@ -34,9 +34,14 @@ export function dockerdArgv(args: string[]): string[] {
 
 /** Starts dockerd with `extraArgs` and waits until /_ping answers. */
 export async function startDockerd(
-  opts: { extraArgs?: string[]; dir?: string } = {},
+  opts: { extraArgs?: string[]; dir?: string; busybox?: boolean } = {},
 ): Promise<Dockerd> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "berth-test-dockerd-" });
+  // The busybox test image as busybox:latest, loaded before the daemon starts.
+  if (opts.busybox) {
+    const { seedBusybox } = await import("./busybox_image.ts");
+    await seedBusybox(`${dir}/data`);
+  }
   const socket = `${dir}/docker.sock`;
   const logPath = `${dir}/dockerd.log`;
   const logFile = await Deno.open(logPath, { write: true, create: true, append: true });
@@ -119,7 +124,17 @@ export async function startDockerd(
     log: readLog,
     stop,
     close: async () => {
+      // Containers first (they outlive dockerd by design), through the API while it answers.
+      if (!exited) {
+        try {
+          const list = await (await request("GET", "/containers/json?all=1")).json() as {
+            Id: string;
+          }[];
+          for (const c of list) await request("DELETE", `/containers/${c.Id}?force=1`);
+        } catch { /* not answering */ }
+      }
       await stop();
+      await sweep(dir);
       // A dockerd killed with SIGKILL leaves its containerd running: stop that too.
       await killContainerd(dir);
       logFile.close();
@@ -165,6 +180,20 @@ async function pump(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Prom
   try {
     for await (const chunk of stream) await file.write(chunk);
   } catch { /* file closed at the end of the test */ }
+}
+
+/**
+ * Whatever a failed test left under `dir`: processes mentioning it (shims,
+ * containers' runtimes) are killed, mounts below it are unmounted.
+ */
+export async function sweep(dir: string): Promise<void> {
+  await new Deno.Command("pkill", { args: ["-9", "-f", dir] }).output().catch(() => {});
+  const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n")
+    .map((l) => l.split(" ")[4]).filter((m) => m?.startsWith(dir + "/"))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    await new Deno.Command("umount", { args: ["-l", m] }).output().catch(() => {});
+  }
 }
 
 /** Stops the containerd a test dockerd started under `dir` (if it still runs). */

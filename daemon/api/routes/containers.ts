@@ -1,10 +1,13 @@
 /**
- * Container routes that work on dockerd's records: list, inspect, rename,
- * remove. Routes that need an image or a task (create, start, attach, ...)
- * join as the image store lands.
+ * Container routes: list, inspect, create, start, stop, restart, kill,
+ * pause, unpause, wait, rename, remove, resize, top. The life cycle itself
+ * is daemon/containers/service.ts.
  */
-import type { App } from "../app.ts";
+import type { Context } from "hono";
+import type { App, Env } from "../app.ts";
 import { badRequest, conflict } from "../errors.ts";
+import type { WaitCondition } from "../../containers/service.ts";
+import { topOf } from "../../containers/top.ts";
 import type { ContainerInspect, ContainerSummary } from "../types.ts";
 import type { ContainerRecord } from "../../containers/store.ts";
 
@@ -197,17 +200,111 @@ export function containerRoutes(app: App): void {
     return c.body(null, 204);
   });
 
-  app.delete("/containers/:id", (c) => {
+  app.post("/containers/create", async (c) => {
     const engine = c.get("engine");
-    const rec = engine.containers.get(c.req.param("id"));
-    const force = ["1", "true"].includes(c.req.query("force") ?? "");
-    if ((rec.State.Running || rec.State.Paused) && !force) {
-      throw conflict(
-        `You cannot remove a ${rec.State.Paused ? "paused" : "running"} container ${rec.Id}. ` +
-          `Stop the container before attempting removal or force remove`,
-      );
-    }
-    engine.containers.remove(rec.Id);
+    const body = await jsonBody(c);
+    const name = c.req.query("name") || undefined;
+    return c.json(await engine.lifecycle.create(body, name), 201);
+  });
+
+  app.post("/containers/:id/start", async (c) => {
+    const r = await c.get("engine").lifecycle.start(c.req.param("id"));
+    return c.body(null, r === "already" ? 304 : 204);
+  });
+
+  app.post("/containers/:id/stop", async (c) => {
+    const r = await c.get("engine").lifecycle.stop(c.req.param("id"), stopOptions(c));
+    return c.body(null, r === "already" ? 304 : 204);
+  });
+
+  app.post("/containers/:id/restart", async (c) => {
+    await c.get("engine").lifecycle.restart(c.req.param("id"), stopOptions(c));
     return c.body(null, 204);
   });
+
+  app.post("/containers/:id/kill", async (c) => {
+    await c.get("engine").lifecycle.kill(c.req.param("id"), c.req.query("signal") || undefined);
+    return c.body(null, 204);
+  });
+
+  app.post("/containers/:id/pause", async (c) => {
+    await c.get("engine").lifecycle.pause(c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  app.post("/containers/:id/unpause", async (c) => {
+    await c.get("engine").lifecycle.unpause(c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  app.post("/containers/:id/wait", (c) => {
+    const condition = (c.req.query("condition") || "not-running") as WaitCondition;
+    if (!["not-running", "next-exit", "removed"].includes(condition)) {
+      throw badRequest(`invalid condition: "${condition}"`);
+    }
+    const waiting = c.get("engine").lifecycle.wait(c.req.param("id"), condition);
+    // Headers go out at once (the CLI waits for them before it starts the container);
+    // the body follows at the exit.
+    const body = new ReadableStream<Uint8Array>({
+      async start(ctl) {
+        const status = await waiting;
+        ctl.enqueue(new TextEncoder().encode(JSON.stringify(status) + "\n"));
+        ctl.close();
+      },
+    });
+    return c.body(body, 200, { "Content-Type": "application/json" });
+  });
+
+  app.post("/containers/:id/resize", async (c) => {
+    const engine = c.get("engine");
+    const rec = engine.containers.get(c.req.param("id"));
+    const h = Number(c.req.query("h") ?? 0), w = Number(c.req.query("w") ?? 0);
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h < 0 || w < 0) {
+      throw badRequest(`invalid resize parameters: h=${c.req.query("h")} w=${c.req.query("w")}`);
+    }
+    if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
+    await engine.containerd.call("tasks", "ResizePty", {
+      container_id: rec.Id,
+      width: w,
+      height: h,
+    });
+    return c.body(null, 200);
+  });
+
+  app.get("/containers/:id/top", async (c) => {
+    const engine = c.get("engine");
+    const rec = engine.containers.get(c.req.param("id"));
+    if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
+    return c.json(await topOf(engine, rec.Id, c.req.query("ps_args") ?? ""));
+  });
+
+  app.delete("/containers/:id", async (c) => {
+    const engine = c.get("engine");
+    const force = ["1", "true"].includes(c.req.query("force") ?? "");
+    await engine.lifecycle.remove(c.req.param("id"), { force });
+    return c.body(null, 204);
+  });
+}
+
+/** `t` (seconds, -1 = no limit) and `signal` of stop and restart. */
+function stopOptions(c: Context<Env>): { timeout?: number; signal?: string } {
+  const t = c.req.query("t") ?? c.req.query("timeout");
+  if (t !== undefined && t !== "" && !/^-?\d+$/.test(t)) {
+    throw badRequest(`invalid value for t: ${t}`);
+  }
+  return {
+    timeout: t === undefined || t === "" ? undefined : Number(t),
+    signal: c.req.query("signal") || undefined,
+  };
+}
+
+/** A JSON body; malformed JSON is the client's error (400), as in dockerd. */
+export async function jsonBody(c: Context<Env>): Promise<unknown> {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`invalid JSON: ${(e as Error).message}`);
+  }
 }

@@ -20,6 +20,7 @@ import { newRecord, validateCreate, ZERO_TIME } from "./create.ts";
 import { writeEtcFiles } from "./etc_files.ts";
 import { layerDirs, resolveUser } from "./user.ts";
 import { LABELS } from "../containerd/tasks/io.ts";
+import { ImageError } from "../images/errors.ts";
 import { SPEC_TYPE_URL } from "../containerd/tasks/bundle.ts";
 
 /** gRPC status codes used here. */
@@ -623,7 +624,10 @@ export class ContainerService {
     }
     this.#cancelRestart(id);
     await this.#cleanupTask(id);
-    await this.engine.images.removeRootfs(id);
+    await this.engine.images.removeRootfs(id).catch((e) => {
+      // A record without a snapshot (made by hand, or a crash mid-create) is still removable.
+      if (!(e instanceof ImageError && e.kind === "not-found")) throw e;
+    });
     try {
       Deno.removeSync(`${this.engine.config.execRoot}/attach/${id.slice(0, 16)}`);
     } catch { /* never attached */ }

@@ -111,3 +111,44 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "dockerd stopped cleanly (SIGTERM, its containerd too): containers keep running",
+  T,
+  async () => {
+    const a = await startDockerd({ busybox: true });
+    const dir = a.dir;
+    let b: Awaited<ReturnType<typeof startDockerd>> | undefined;
+    try {
+      const run = await a.docker([
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "s1",
+        "busybox",
+        "sleep",
+        "60",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const pid = (await a.docker(["inspect", "--format", "{{.State.Pid}}", "s1"])).stdout.trim();
+      assert.equal((await a.stop("SIGTERM")).code, 0);
+      assert.ok(Deno.statSync(`/proc/${pid}`).isDirectory, "the container outlived dockerd");
+
+      b = await startDockerd({ dir });
+      assert.equal(
+        (await b.docker(["ps", "--format", "{{.Names}} {{.State}}"])).stdout.trim(),
+        "s1 running",
+      );
+      const exec = await b.docker(["exec", "s1", "echo", "still here"]);
+      assert.equal(exec.stdout, "still here\n", exec.stderr);
+      assert.equal((await b.docker(["kill", "s1"])).code, 0);
+      assert.equal((await b.docker(["wait", "s1"])).stdout.trim(), "137");
+    } finally {
+      await b?.close();
+      await a.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+);

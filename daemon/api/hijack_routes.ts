@@ -17,6 +17,8 @@ import { bridge } from "../attach/hijack.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../attach/detach_keys.ts";
 import { ImageError, statusOf } from "../images/errors.ts";
 import { commonHeaders } from "./app.ts";
+import { logStream } from "../containers/logs.ts";
+import { boolValue } from "./query.ts";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -58,7 +60,7 @@ function answer(engine: Engine, socket: Duplex, status: number, message: string)
   );
 }
 
-const flag = (q: URLSearchParams, k: string) => ["1", "true"].includes(q.get(k) ?? "");
+const flag = (q: URLSearchParams, k: string) => boolValue(q.get(k) ?? undefined);
 
 export function hijackHandler(engine: Engine) {
   return async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
@@ -105,10 +107,25 @@ async function attach(
   }
   const detachKeys = parseDetachKeys(q.get("detachKeys") || DEFAULT_DETACH_KEYS);
   const stdin = flag(q, "stdin") && !!rec.Config.OpenStdin;
+  // logs=1: what the container already wrote, then the live stream (as dockerd does).
+  const replay = flag(q, "logs") && rec.LogPath
+    ? logStream(
+      { path: rec.LogPath, tty: !!rec.Config.Tty, running: () => false },
+      {
+        stdout: flag(q, "stdout"),
+        stderr: flag(q, "stderr"),
+        follow: false,
+        timestamps: false,
+        details: false,
+        tail: -1,
+      },
+    )
+    : undefined;
   // Attached before the start (docker run, start -a): connect once the task exists.
   const early = rec.State.Running ? undefined : engine.lifecycle.attachBeforeStart(rec.Id);
   socket.once("close", () => early?.connected());
   await bridge(socket, new Uint8Array(head), {
+    replay,
     ready: early?.ready,
     afterConnect: early ? () => Promise.resolve(early.connected()) : undefined,
     attachSocket: attachSocketOf(engine, rec.Id),

@@ -26,6 +26,8 @@ export interface BridgeOptions {
    * error is written to the stream, as dockerd does once hijacked.
    */
   afterConnect?: () => Promise<void>;
+  /** Output sent before the live stream (attach's `logs`). */
+  replay?: ReadableStream<Uint8Array>;
   /** Awaited once the output ended, before the client's stream is closed. */
   beforeEnd?: () => Promise<void>;
   /** Settles when the attach socket can be connected (a container attached before its start). */
@@ -64,6 +66,9 @@ export async function bridge(client: Duplex, head: Uint8Array, opts: BridgeOptio
   // Input that arrives before the shim is connected waits in the socket (paused).
   client.pause();
   client.write(upgradeResponse(opts.tty));
+  if (opts.replay) {
+    for await (const chunk of opts.replay) client.write(Buffer.from(chunk));
+  }
   let shim: Deno.UnixConn;
   try {
     await opts.ready;

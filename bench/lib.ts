@@ -20,7 +20,7 @@ export interface BenchOptions {
 /** One measured quantity, sampled for berth and for the peer it is compared with. */
 export interface Metric {
   name: string;
-  unit: "ms" | "MB";
+  unit: "ms" | "MB" | "req/s";
   ours: number[];
   peer: number[];
 }

@@ -21,6 +21,7 @@ import {
 const SUITES: Record<string, () => Promise<{ default: Suite }>> = {
   runtime: () => import("./runtime.ts"),
   containerd: () => import("./containerd.ts"),
+  dockerd: () => import("./dockerd.ts"),
 };
 
 const FLAGS = {
@@ -47,7 +48,15 @@ options:
                         peer=PATH             the runc to compare with (default /usr/sbin/runc)
                       containerd suite:
                         idle=N                idle containers for the PSS figures (default 50)
-                        group=N               containers per shim in the grouped run (default 10)`;
+                        group=N               containers per shim in the grouped run (default 10)
+                      dockerd suite:
+                        runs=N                docker run iterations (default --runs)
+                        containers=N          created containers for the list rate (default 100)
+                        concurrency=N, seconds=N, windows=N   list rate clients (8), window (3 s),
+                                              windows per daemon (3)
+                        pull-mb=N, layers=N, pull-runs=N      pulled image size (200 MB), layers (8),
+                                              pulls per daemon (3)
+                        ours="CMD ARGS", deno-flags="FLAGS"   as for the runtime suite`;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {

@@ -267,4 +267,10 @@ export interface AttachHeader {
   stdin?: boolean;
   stdout?: boolean;
   stderr?: boolean;
+  /**
+   * Asks for one "\n" byte once the client is registered, before any output:
+   * from then on it gets the output, and an exec not yet started gets its
+   * stdin. A client that starts the process next waits for it.
+   */
+  ack?: boolean;
 }

@@ -70,6 +70,7 @@ export async function serveAttach(
       sink.end();
     },
   };
+  if (header.ack) sink.push(new Uint8Array([10]));
   // A client of a process whose output has ended gets no output, not a hang.
   if ((header.stdout || header.stderr) && !io.ended) {
     io.clients.add(client);

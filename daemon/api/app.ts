@@ -16,6 +16,7 @@ import { archiveRoutes } from "./routes/archive.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { execRoutes } from "./routes/exec.ts";
+import { attachRoutes } from "./routes/attach.ts";
 
 export type Env = { Variables: { apiVersion: string; engine: Engine } };
 export type App = Hono<Env>;
@@ -57,6 +58,7 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
   imageRoutes(app);
   authRoutes(app);
   execRoutes(app);
+  attachRoutes(app);
 
   return async (req: Request) => {
     const url = new URL(req.url);

@@ -13,12 +13,12 @@ import { Buffer } from "node:buffer";
 import type { Engine } from "../engine.ts";
 import { ApiError } from "./errors.ts";
 import { splitVersion } from "./version.ts";
-import { bridge } from "../attach/hijack.ts";
+import { bridge, upgradeResponse } from "../attach/hijack.ts";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../attach/detach_keys.ts";
 import { ImageError, statusOf } from "../images/errors.ts";
 import { commonHeaders } from "./app.ts";
-import { logStream } from "../containers/logs.ts";
-import { boolValue } from "./query.ts";
+import { planAttach } from "./routes/attach.ts";
+import { readUpgradeBody } from "../attach/upgrade_body.ts";
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -60,12 +60,12 @@ function answer(engine: Engine, socket: Duplex, status: number, message: string)
   );
 }
 
-const flag = (q: URLSearchParams, k: string) => boolValue(q.get(k) ?? undefined);
-
 export function hijackHandler(engine: Engine) {
   return async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     socket.on("error", () => {});
     try {
+      // The body is not part of the stream (exec start sends its options).
+      head = Buffer.from((await readUpgradeBody(req, socket, new Uint8Array(head))).head);
       const url = new URL(req.url ?? "/", "http://docker");
       const { path } = splitVersion(url.pathname);
       const q = url.searchParams;
@@ -73,9 +73,8 @@ export function hijackHandler(engine: Engine) {
       if (req.method === "POST" && (m = /^\/containers\/([^/]+)\/attach$/.exec(path))) {
         await attach(engine, decodeURIComponent(m[1]), q, socket, head);
       } else if (req.method === "POST" && (m = /^\/exec\/([^/]+)\/start$/.exec(path))) {
-        // Deno's node:http hands over an upgraded connection without the
-        // request's body (hyper consumed it), so the start options come from
-        // the exec's configuration: a hijacked start is never detached.
+        // The start options come from the exec's configuration: a hijacked
+        // start is never detached.
         await execStart(engine, decodeURIComponent(m[1]), socket, head);
       } else {
         answer(engine, socket, 404, "page not found");
@@ -98,29 +97,15 @@ async function attach(
   socket: Duplex,
   head: Buffer,
 ): Promise<void> {
-  const rec = engine.containers.get(ref);
-  if (!rec.State.Running && rec.State.Status !== "created") {
-    throw new ApiError(409, `You cannot attach to a stopped container, start it first`);
+  const { rec, header, stream, detachKeys, replay } = planAttach(engine, ref, q);
+  const tty = !!rec.Config.Tty;
+  if (!stream) {
+    // logs=1 alone: the log so far, then the end of the stream.
+    socket.write(upgradeResponse(tty));
+    if (replay) { for await (const chunk of replay) socket.write(Buffer.from(chunk)); }
+    socket.end();
+    return;
   }
-  if (rec.State.Paused) {
-    throw new ApiError(409, `You cannot attach to a paused container, unpause it first`);
-  }
-  const detachKeys = parseDetachKeys(q.get("detachKeys") || DEFAULT_DETACH_KEYS);
-  const stdin = flag(q, "stdin") && !!rec.Config.OpenStdin;
-  // logs=1: what the container already wrote, then the live stream (as dockerd does).
-  const replay = flag(q, "logs") && rec.LogPath
-    ? logStream(
-      { path: rec.LogPath, tty: !!rec.Config.Tty, running: () => false },
-      {
-        stdout: flag(q, "stdout"),
-        stderr: flag(q, "stderr"),
-        follow: false,
-        timestamps: false,
-        details: false,
-        tail: -1,
-      },
-    )
-    : undefined;
   // Attached before the start (docker run, start -a): connect once the task exists.
   const early = rec.State.Running ? undefined : engine.lifecycle.attachBeforeStart(rec.Id);
   socket.once("close", () => early?.connected());
@@ -129,9 +114,12 @@ async function attach(
     ready: early?.ready,
     afterConnect: early ? () => Promise.resolve(early.connected()) : undefined,
     attachSocket: attachSocketOf(engine, rec.Id),
-    header: { stdin, stdout: flag(q, "stdout"), stderr: flag(q, "stderr") },
-    tty: !!rec.Config.Tty,
-    detachKeys: stdin ? detachKeys : undefined,
+    header,
+    tty,
+    // The output ends as the process exits: a client that removes the
+    // container next must find it stopped.
+    beforeEnd: () => stopped(engine, rec.Id),
+    detachKeys: header.stdin ? detachKeys : undefined,
     onDetach: () =>
       engine.events.publish({
         type: "container",
@@ -140,6 +128,15 @@ async function attach(
         attributes: { image: rec.Config.Image ?? "", name: rec.Name.slice(1) },
       }),
   });
+}
+
+/** Resolves once the container is not running (or is gone). */
+export function stopped(engine: Engine, id: string): Promise<void> {
+  try {
+    return engine.lifecycle.wait(id, "not-running").then(() => {}, () => {});
+  } catch {
+    return Promise.resolve();
+  }
 }
 
 async function execStart(

@@ -34,6 +34,24 @@ export interface BridgeOptions {
   ready?: Promise<void>;
 }
 
+/**
+ * Connects to a shim's attach socket as `header` says and returns once the
+ * shim has registered the client (its ack byte): output from then on reaches
+ * it, so the process can be started.
+ */
+export async function connectAttach(path: string, header: AttachHeader): Promise<Deno.UnixConn> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  try {
+    await conn.write(new TextEncoder().encode(JSON.stringify({ ...header, ack: true }) + "\n"));
+    const ack = new Uint8Array(1);
+    if (await conn.read(ack) !== 1) throw new Error("the process is gone");
+    return conn;
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
+}
+
 /** One multiplexed frame: [stream, 0, 0, 0, length u32 BE] + data. */
 function frameOf(stream: number, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + data.length);
@@ -72,8 +90,9 @@ export async function bridge(client: Duplex, head: Uint8Array, opts: BridgeOptio
   let shim: Deno.UnixConn;
   try {
     await opts.ready;
-    shim = await Deno.connect({ transport: "unix", path: opts.attachSocket });
-    await shim.write(new TextEncoder().encode(JSON.stringify(opts.header) + "\n"));
+    // The client left while waiting for the start.
+    if (client.destroyed) return;
+    shim = await connectAttach(opts.attachSocket, opts.header);
   } catch (e) {
     fail(e);
     return;

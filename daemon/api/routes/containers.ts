@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import type { App, Env } from "../app.ts";
 import { badRequest, conflict } from "../errors.ts";
+import { boolValue } from "../query.ts";
 import type { WaitCondition } from "../../containers/service.ts";
 import { topOf } from "../../containers/top.ts";
 import type { ContainerInspect, ContainerSummary } from "../types.ts";
@@ -168,7 +169,7 @@ function inspect(rec: ContainerRecord, dataRoot: string): ContainerInspect {
 export function containerRoutes(app: App): void {
   app.get("/containers/json", (c) => {
     const engine = c.get("engine");
-    const all = ["1", "true"].includes(c.req.query("all") ?? "");
+    const all = boolValue(c.req.query("all"));
     const limit = Number(c.req.query("limit") ?? -1);
     const filters = parseFilters(c.req.query("filters"));
     for (const key of filters.keys()) {
@@ -280,7 +281,7 @@ export function containerRoutes(app: App): void {
 
   app.delete("/containers/:id", async (c) => {
     const engine = c.get("engine");
-    const force = ["1", "true"].includes(c.req.query("force") ?? "");
+    const force = boolValue(c.req.query("force"));
     await engine.lifecycle.remove(c.req.param("id"), { force });
     return c.body(null, 204);
   });

@@ -7,6 +7,7 @@ import type { App } from "../app.ts";
 import { badRequest } from "../errors.ts";
 import { jsonBody } from "./containers.ts";
 import { attachSocketOf } from "../hijack_routes.ts";
+import { connectAttach } from "../../attach/hijack.ts";
 
 export function execRoutes(app: App): void {
   app.post("/containers/:id/exec", async (c) => {
@@ -37,23 +38,28 @@ export function execRoutes(app: App): void {
     }
     // Output as the response body (no stdin without a hijack).
     await engine.execs.prepare(id, { tty });
-    const conn = await Deno.connect({
-      transport: "unix",
-      path: attachSocketOf(engine, exec.containerId),
-    });
-    const header = {
+    const conn = await connectAttach(attachSocketOf(engine, exec.containerId), {
       execId: id,
       stdout: !!exec.config.AttachStdout,
       stderr: !!exec.config.AttachStderr,
-    };
-    await conn.write(new TextEncoder().encode(JSON.stringify(header) + "\n"));
+    });
     try {
       await engine.execs.run(id);
     } catch (e) {
       conn.close();
       throw e;
     }
-    return c.body(conn.readable, 200, {
+    // The body ends once the exit is known: clients inspect the exec next.
+    const output = conn.readable.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        async flush() {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([exec.exited, new Promise((r) => timer = setTimeout(r, 5000))]);
+          clearTimeout(timer);
+        },
+      }),
+    );
+    return c.body(output, 200, {
       "Content-Type": tty
         ? "application/vnd.docker.raw-stream"
         : "application/vnd.docker.multiplexed-stream",

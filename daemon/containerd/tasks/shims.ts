@@ -85,7 +85,8 @@ export class ShimPool {
     // Short names: the shim's socket path must fit a socket address (107 bytes).
     const name = id.length > 24 ? id.slice(0, 24) : id;
     let dir = base + (this.groupSize > 1 ? `group-${rand()}` : name);
-    while (this.handles.has(dir) || pathExists(dir)) dir = `${base}${name}-${rand()}`;
+    // A retry keeps the length: 15 + "-" + 8 characters.
+    while (this.handles.has(dir) || pathExists(dir)) dir = `${base}${name.slice(0, 15)}-${rand()}`;
     const h = new ShimHandle(dir, namespace);
     this.handles.set(h.dir, h);
     h.tasks.add(id);

@@ -59,8 +59,30 @@ export class ContainerdClient {
     return md;
   }
 
-  /** One unary call, e.g. `call("tasks", "Start", { container_id })`. */
-  call<T = Record<string, unknown>>(
+  /**
+   * One unary call, e.g. `call("tasks", "Start", { container_id })`. While
+   * containerd is away (restarting), a call that could not be sent is retried
+   * for up to 30 s instead of failing at once.
+   */
+  async call<T = Record<string, unknown>>(
+    service: Service,
+    method: string,
+    request: Record<string, unknown>,
+  ): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (let delay = 100;; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await this.#once<T>(service, method, request);
+      } catch (e) {
+        const unsent = e instanceof ContainerdCallError && e.code === grpc.status.UNAVAILABLE &&
+          /No connection established|connect E/.test(e.message);
+        if (!unsent || Date.now() + delay > deadline) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  #once<T>(
     service: Service,
     method: string,
     request: Record<string, unknown>,

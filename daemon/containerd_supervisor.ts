@@ -10,6 +10,7 @@ import type { DaemonConfig } from "./config.ts";
 import type { Logger } from "./engine.ts";
 import { selfCommand } from "../runtime/self_exec.ts";
 import { pidAlive } from "../runtime/linux/proc.ts";
+import { cloexecFrom } from "../runtime/linux/libc.ts";
 
 export interface ContainerdHandle {
   address: string;
@@ -69,6 +70,8 @@ export async function ensureContainerd(
     const script = `exec setsid ${[command, ...args].map(shellQuote).join(" ")} >>${
       shellQuote(`${dir}/containerd.log`)
     } 2>&1 </dev/null`;
+    // Our listening sockets (node:net makes them inheritable) stay out of containerd.
+    cloexecFrom(3);
     const child = new Deno.Command("/bin/sh", {
       args: ["-c", script],
       stdin: "null",

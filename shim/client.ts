@@ -13,6 +13,7 @@ import {
   SHIM_SOCKET,
 } from "./api.ts";
 import { selfCommand } from "../runtime/self_exec.ts";
+import { cloexecFrom } from "../runtime/linux/libc.ts";
 
 export type ParamsOf<M extends Method> = Extract<Request, { method: M }>["params"];
 
@@ -144,6 +145,10 @@ function logTail(dir: string): string {
 export async function startShim(dir: string, opts: { debug?: boolean } = {}): Promise<ShimClient> {
   Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { command, args } = selfCommand("shim", ["--dir", dir, ...(opts.debug ? ["--debug"] : [])]);
+  // Listening sockets made through node:net are inherited across exec: keep them
+  // from the child (a shim holding containerd's socket would keep a dead containerd's
+  // address answering).
+  cloexecFrom(3);
   const child = new Deno.Command(command, {
     args,
     stdin: "null",

@@ -5,6 +5,7 @@
 import { selfCommand } from "../runtime/self_exec.ts";
 import { classify, ShimFailure } from "./errors.ts";
 import { markSpawned, unmarkSpawned } from "./reaper.ts";
+import { cloexecFrom } from "../runtime/linux/libc.ts";
 
 const td = new TextDecoder();
 
@@ -54,6 +55,7 @@ export class RuntimeCli {
   /** A short command whose stdio is its own (start, kill, delete, ps, ...); returns stdout. */
   async run(args: string[], stdin?: string): Promise<string> {
     const [cmd, ...rest] = this.argv(args);
+    cloexecFrom(3);
     const child = new Deno.Command(cmd, {
       args: rest,
       stdin: stdin === undefined ? "null" : "piped",

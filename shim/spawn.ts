@@ -8,7 +8,7 @@ import { adoptFromRuntime } from "./adopt.ts";
 import type { ProcessIO } from "./process_io.ts";
 import { markSpawned, unmarkSpawned } from "./reaper.ts";
 import type { RuntimeCli } from "./runtime_cli.ts";
-import { close } from "../runtime/linux/libc.ts";
+import { cloexecFrom, close } from "../runtime/linux/libc.ts";
 import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
 
 export interface SpawnOptions {
@@ -98,6 +98,8 @@ export async function spawnWithStdio(
       ...(cons ? ["--console-socket", cons.path] : []),
       ...rest,
     ]);
+    // The shim's sockets stay out of the runtime (and so out of the container's init).
+    cloexecFrom(3);
     const child = new Deno.Command(cmd, {
       args,
       stdin: wantStdin && !terminal ? "piped" : "null",

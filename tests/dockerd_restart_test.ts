@@ -152,3 +152,45 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "containerd killed under dockerd: started again, running containers still answer",
+  T,
+  async () => {
+    const d = await startDockerd({ busybox: true });
+    try {
+      const run = await d.docker([
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "w1",
+        "busybox",
+        "sleep",
+        "60",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const pidFile = `${d.dir}/exec/containerd/containerd.pid`;
+      const before = Number(Deno.readTextFileSync(pidFile));
+      Deno.kill(before, "SIGKILL");
+      // dockerd notices within its 2 s check and starts a new one, which re-adopts the task.
+      for (let i = 0; i < 100 && Number(Deno.readTextFileSync(pidFile)) === before; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.notEqual(Number(Deno.readTextFileSync(pidFile)), before, "containerd started again");
+      const exec = await d.docker(["exec", "w1", "echo", "ok"]);
+      assert.equal(exec.stdout, "ok\n", exec.stderr);
+      assert.equal((await d.docker(["stop", "-t", "1", "w1"])).code, 0);
+      const state = await d.docker([
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "w1",
+      ]);
+      assert.equal(state.stdout.trim(), "exited 137");
+    } finally {
+      await d.close();
+    }
+  },
+);

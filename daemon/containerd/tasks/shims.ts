@@ -83,7 +83,7 @@ export class ShimPool {
     const base = `${this.state}/shims/${namespace}/`;
     const rand = () => crypto.randomUUID().slice(0, 8);
     // Short names: the shim's socket path must fit a socket address (107 bytes).
-    const name = id.length > 24 ? id.slice(0, 24) : id;
+    const name = id.length > 12 ? id.slice(0, 12) : id;
     let dir = base + (this.groupSize > 1 ? `group-${rand()}` : name);
     // A retry keeps the length: 15 + "-" + 8 characters.
     while (this.handles.has(dir) || pathExists(dir)) dir = `${base}${name.slice(0, 15)}-${rand()}`;

@@ -30,6 +30,9 @@ async function answers(path: string): Promise<boolean> {
   }
 }
 
+/** Containers per shim for dockerd's own containerd. */
+const SHIM_GROUP = 8;
+
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 export async function ensureContainerd(
@@ -56,7 +59,13 @@ export async function ensureContainerd(
   };
 
   const start = async () => {
+    // Containers share shims (up to SHIM_GROUP per shim): no shim start-up per container, and
+    // a fraction of a shim's memory each (see the README's containerd figures).
+    const configPath = `${dir}/config.toml`;
+    Deno.writeTextFileSync(configPath, `version = 2\n[berth]\nshim_group_size = ${SHIM_GROUP}\n`);
     const { command, args } = selfCommand("containerd", [
+      "--config",
+      configPath,
       "--address",
       address,
       "--root",

@@ -13,7 +13,7 @@ import { DigestMismatchError, ImageError } from "../errors.ts";
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType } from "../oci_types.ts";
 import type { Credentials } from "./credentials.ts";
 import type { Endpoint } from "./endpoints.ts";
-import { request, type RequestOptions } from "./transport.ts";
+import { failureMessage, request, type RequestOptions } from "./transport.ts";
 
 export const USER_AGENT = "berth/0.1.0 (docker-compatible)";
 
@@ -223,7 +223,7 @@ export class RepositoryClient {
       return await request(url, { ...opts, signal: this.opts.signal });
     } catch (e) {
       if (this.opts.signal?.aborted) throw e;
-      throw new TransportError(`${opts.method ?? "GET"} "${url}": ${(e as Error).message}`, e);
+      throw new TransportError(failureMessage(opts.method ?? "GET", url, e), e);
     }
   }
 

@@ -17,6 +17,29 @@ export interface RequestOptions {
 
 const MAX_REDIRECTS = 10;
 
+/**
+ * Why a request got no answer, in the words of Go's net/http that Docker
+ * users know (`Get "URL": dial tcp: lookup HOST: no such host`): fetch only
+ * says "fetch failed" and keeps the reason in its cause.
+ */
+export function failureMessage(method: string, url: string, e: unknown): string {
+  const err = e as Error;
+  const cause = (err.cause as Error | undefined)?.message || err.message;
+  const u = new URL(url);
+  const port = u.port || (u.protocol === "https:" ? "443" : "80");
+  let why = cause.replace(
+    /^error sending request for url \([^)]*\): (client error \(\w+\): )?/,
+    "",
+  );
+  if (/dns error|ENOTFOUND|EAI_AGAIN/.test(cause)) {
+    why = `dial tcp: lookup ${u.hostname}: no such host`;
+  } else if (/Connection refused|ECONNREFUSED/i.test(cause)) {
+    why = `dial tcp ${u.hostname}:${port}: connect: connection refused`;
+  }
+  // Go names the operation as "Get", "Head", ...
+  return `${method[0]}${method.slice(1).toLowerCase()} "${url}": ${why}`;
+}
+
 /** One request, following redirects; `Authorization` only goes to the first origin. */
 export async function request(url: string, opts: RequestOptions = {}): Promise<Response> {
   let current = url;

@@ -84,7 +84,9 @@ export async function startDockerd(
         headers: body === undefined ? {} : { "content-type": "application/json" },
       });
       const buf = await res.arrayBuffer();
-      return new Response(method === "HEAD" ? null : buf, {
+      // A 204 (DELETE /containers/x) or 304 answer cannot be rebuilt with a body.
+      const nullBody = method === "HEAD" || [204, 205, 304].includes(res.status);
+      return new Response(nullBody ? null : buf, {
         status: res.status,
         headers: res.headers,
       });

@@ -76,7 +76,10 @@ export interface StdioConfig {
   stderr?: string;
   terminal?: boolean;
   openStdin?: boolean;
-  /** Close the container's stdin when the first attach client's stdin ends (Docker's StdinOnce). */
+  /**
+   * Close the container's stdin when the first attach client's stdin ends
+   * (Docker's StdinOnce); never with a terminal, as dockerd.
+   */
   stdinOnce?: boolean;
   log?: LogConfig;
 }
@@ -256,7 +259,7 @@ export interface EventMessage {
  *   endian)] then `size` bytes; stream 1 = stdout, 2 = stderr.
  * - client → shim: raw stdin bytes (if `stdin`). When the client half-closes
  *   its side, its stdin ends; the container's stdin is closed then only with
- *   StdioConfig.stdinOnce (or by a `closeStdin` request).
+ *   StdioConfig.stdinOnce and no terminal (or by a `closeStdin` request).
  * The shim closes the connection when the process's output ends.
  * Any number of clients may attach at any time; each gets the output from the
  * moment it attached (history is in the log file).

@@ -85,7 +85,9 @@ export async function serveAttach(
     if (n === null) break;
     await io.writeStdin(buf.subarray(0, n));
   }
-  if (io.stdio.stdinOnce) io.closeStdin();
+  // As dockerd: only a process without a terminal loses its stdin with the
+  // client's (a detached or vanished `docker run -it` client leaves it running).
+  if (io.stdio.stdinOnce && !io.stdio.terminal) io.closeStdin();
   // The client is done writing; if it wanted no output, it is done altogether.
   if (!header.stdout && !header.stderr) {
     try {

@@ -131,6 +131,7 @@ export interface HostConfig {
   LogConfig?: LogConfig;
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
+  GroupAdd?: string[] | null;
   Privileged?: boolean;
   ReadonlyRootfs?: boolean;
   Memory?: number;

@@ -11,7 +11,7 @@ import type {
 } from "../api/types.ts";
 import { badRequest } from "../api/errors.ts";
 import type { ImageConfig } from "../images/mod.ts";
-import { resolveCaps, resolveCommand } from "./spec.ts";
+import { resolveCaps } from "./spec.ts";
 import type { ContainerRecord } from "./store.ts";
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -118,6 +118,7 @@ export function newRecord(opts: {
   const { body, image } = opts;
   const ic = image.config ?? {};
   const { HostConfig: hostIn, NetworkingConfig: _net, ...configIn } = body;
+  const command = mergeCommand(configIn, ic);
   const config: ContainerConfig = {
     Hostname: configIn.Hostname || opts.id.slice(0, 12),
     Domainname: configIn.Domainname ?? "",
@@ -130,12 +131,11 @@ export function newRecord(opts: {
     OpenStdin: !!configIn.OpenStdin,
     StdinOnce: !!configIn.StdinOnce,
     Env: mergeEnvLists(ic.Env, configIn.Env),
-    Cmd: listOf(configIn.Cmd) ??
-      (listOf(configIn.Entrypoint) !== undefined ? null : listOf(ic.Cmd) ?? null),
+    Cmd: command.Cmd,
     Image: configIn.Image,
     Volumes: merged(ic.Volumes, configIn.Volumes),
     WorkingDir: configIn.WorkingDir || ic.WorkingDir || "",
-    Entrypoint: listOf(configIn.Entrypoint) ?? listOf(ic.Entrypoint) ?? null,
+    Entrypoint: command.Entrypoint,
     OnBuild: null,
     Labels: merged(ic.Labels, configIn.Labels) ?? {},
   };
@@ -147,7 +147,7 @@ export function newRecord(opts: {
   }
   if (configIn.Healthcheck) config.Healthcheck = configIn.Healthcheck;
   if (!config.ExposedPorts) delete config.ExposedPorts;
-  const argv = resolveCommand(configIn, ic);
+  const argv = [...command.Entrypoint ?? [], ...command.Cmd ?? []];
   const host: HostConfig = {
     ...hostIn,
     NetworkMode: hostIn?.NetworkMode || "none",
@@ -177,6 +177,27 @@ export function newRecord(opts: {
     Networks: {},
     ExecIDs: [],
   };
+}
+
+/**
+ * Entrypoint and Cmd as dockerd merges them with the image's (moby's merge
+ * and mergeAndVerifyConfig): an entrypoint given at create drops the image's
+ * Cmd, `[""]` (`--entrypoint ""`) resets the entrypoint, and nothing left to
+ * run is the client's error.
+ */
+export function mergeCommand(
+  own: { Entrypoint?: string[] | string | null; Cmd?: string[] | string | null },
+  image: { Entrypoint?: string[] | null; Cmd?: string[] | null },
+): { Cmd: string[] | null; Entrypoint: string[] | null } {
+  let entrypoint = listOf(own.Entrypoint);
+  let cmd = listOf(own.Cmd);
+  if (!entrypoint?.length) {
+    if (!cmd?.length) cmd = listOf(image.Cmd);
+    if (entrypoint === undefined) entrypoint = listOf(image.Entrypoint);
+  }
+  if (entrypoint?.length === 1 && entrypoint[0] === "") entrypoint = undefined;
+  if (!entrypoint?.length && !cmd?.length) throw badRequest("No command specified");
+  return { Cmd: cmd ?? null, Entrypoint: entrypoint ?? null };
 }
 
 function listOf(v: string[] | string | null | undefined): string[] | undefined {

@@ -7,7 +7,7 @@
 import type { Process } from "../../runtime/spec/types.ts";
 import { ApiError, badRequest, notFound } from "../api/errors.ts";
 import type { Engine } from "../engine.ts";
-import { ALL_CAPS, mergeEnv } from "./spec.ts";
+import { allCaps, mergeEnv } from "./spec.ts";
 import { layerDirs, resolveUser } from "./user.ts";
 import { ContainerdCallError } from "../containerd_client.ts";
 
@@ -59,6 +59,8 @@ interface ExecInstance {
   pid: number;
   exited: Promise<void>;
   markExited: () => void;
+  /** Resolves once the process runs. */
+  ran: PromiseWithResolvers<void>;
 }
 
 function newExecId(): string {
@@ -92,6 +94,7 @@ export class ExecService {
       pid: 0,
       exited,
       markExited: exitedResolve,
+      ran: Promise.withResolvers(),
     });
     this.engine.containers.save({ ...rec, ExecIDs: [...rec.ExecIDs, id] });
     this.engine.events.publish({
@@ -156,10 +159,14 @@ export class ExecService {
       proc.consoleSize = { height: c.ConsoleSize[0], width: c.ConsoleSize[1] };
     }
     if (c.User) {
-      proc.user = resolveUser(c.User, layerDirs(images.rootfsMounts(rec.Id)));
+      proc.user = resolveUser(
+        c.User,
+        layerDirs(images.rootfsMounts(rec.Id)),
+        rec.HostConfig.GroupAdd ?? [],
+      );
     }
     if (c.Privileged) {
-      const all = [...ALL_CAPS];
+      const all = allCaps();
       proc.capabilities = { bounding: all, effective: all, permitted: all, inheritable: [] };
     }
     return proc;
@@ -209,6 +216,7 @@ export class ExecService {
       });
       e.pid = pid;
       e.running = true;
+      e.ran.resolve();
     } catch (err) {
       const msg = (err as Error).message;
       e.exitCode = /not found|no such file/i.test(msg) ? 127 : 126;
@@ -273,15 +281,27 @@ export class ExecService {
 
   async resize(id: string, h: number, w: number): Promise<void> {
     const e = this.get(id);
+    // The CLI resizes as soon as its start request is answered: wait for the
+    // process (dockerd waits up to 10 s too). One that ran and exited has
+    // nothing left to resize.
+    if (!e.running && e.exitCode === null) {
+      await Promise.race([e.ran.promise, e.exited, sleep(10_000)]);
+    }
+    if (!e.running && e.exitCode !== null) return;
     if (!e.running) throw new ApiError(409, `exec ${id} is not running`);
     await this.engine.containerd.call("tasks", "ResizePty", {
       container_id: e.containerId,
       exec_id: id,
       width: w,
       height: h,
+    }).catch((err) => {
+      // Exited meanwhile: as above.
+      if (e.running) throw err;
     });
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => Deno.unrefTimer(setTimeout(r, ms)));
 
 function execError(err: unknown): ApiError {
   const msg = (err as Error).message;

@@ -155,7 +155,7 @@ export class ContainerService {
     let spec;
     try {
       const etc = writeEtcFiles(dir, id, rec.Config, rec.HostConfig);
-      const user = resolveUser(rec.Config.User, layerDirs(mounts));
+      const user = resolveUser(rec.Config.User, layerDirs(mounts), rec.HostConfig.GroupAdd ?? []);
       const imageConfig = (await images.configOf(rec.Image)).config ?? {};
       spec = buildSpec({
         id,
@@ -166,6 +166,7 @@ export class ContainerService {
         user,
         etc,
         cgroupsPath: `/berth/${id}`,
+        args: [rec.Path, ...rec.Args],
       });
       // The client's terminal size from the start (API 1.42's ConsoleSize), not after a resize.
       const size = rec.HostConfig.ConsoleSize as [number, number] | undefined;
@@ -236,6 +237,8 @@ export class ContainerService {
         StartedAt: now,
         FinishedAt: fromRestart ? rec.State.FinishedAt : ZERO_TIME,
       },
+      // A start by hand begins a new count (as dockerd's reset restart manager).
+      RestartCount: fromRestart ? rec.RestartCount : 0,
       HasBeenManuallyStopped: false,
     };
     containers.save(started);
@@ -501,6 +504,8 @@ export class ContainerService {
 
   /** `docker kill`: one signal; a container that is not running is a conflict. */
   kill(ref: string, signal: string | undefined): Promise<void> {
+    // The signal is checked before the container is looked up (as dockerd's router does).
+    const sig = parseSignal(signal || "SIGKILL");
     const id = this.engine.containers.get(ref).Id;
     return this.#locked(id, async () => {
       const rec = this.engine.containers.get(id);
@@ -509,10 +514,8 @@ export class ContainerService {
         else throw conflict(`Cannot kill container: ${ref}: Container ${id} is not running`);
         return;
       }
-      const sig = parseSignal(signal || "SIGKILL");
-      // Only the container's own stop signal counts as a manual stop (as dockerd).
-      const stopSig = parseSignal(rec.Config.StopSignal || "SIGTERM");
-      if (sig === stopSig) this.engine.containers.save({ ...rec, HasBeenManuallyStopped: true });
+      // Any `docker kill` is a manual stop: the restart policy skips the next exit (as dockerd).
+      this.engine.containers.save({ ...rec, HasBeenManuallyStopped: true });
       await this.#signal(id, sig);
       if (sig === 9 && rec.State.Paused) {
         await this.engine.containerd.call("tasks", "Resume", { container_id: id }).catch(() => {});
@@ -729,7 +732,7 @@ export class ContainerService {
     const rec = this.engine.containers.get(ref);
     if (!rec.State.Running) throw conflict(`Container ${rec.Id} is not running`);
     if (rec.State.Paused) {
-      throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`);
+      throw conflict(`Container ${ref} is paused, unpause the container before exec`);
     }
     if (rec.State.Restarting) {
       throw conflict(`Container ${rec.Id} is restarting, wait until the container is running`);

@@ -37,8 +37,28 @@ export const DOCKER_DEFAULT_CAPS = [
   "CAP_AUDIT_WRITE",
 ];
 
-/** Every capability the kernel defines (for --privileged and --cap-add ALL). */
+/** Every capability berth knows by name (what --cap-add/--cap-drop accept). */
 export const ALL_CAPS: readonly string[] = Object.keys(CAPABILITIES);
+
+let held: string[] | undefined;
+
+/**
+ * "All capabilities" for --privileged, --cap-add ALL and `exec --privileged`:
+ * every one this daemon's bounding set holds. Docker asks for every one the
+ * kernel knows, so where the engine itself lacks some (a host or an outer
+ * container that dropped CAP_SYS_RESOURCE, say) the runtime cannot grant
+ * them and every privileged start fails; like podman, berth gives what it has.
+ */
+export function allCaps(): string[] {
+  if (held) return [...held];
+  let mask = -1n;
+  try {
+    const line = Deno.readTextFileSync("/proc/self/status").match(/^CapBnd:\s*([0-9a-f]+)$/m);
+    if (line) mask = BigInt(`0x${line[1]}`);
+  } catch { /* no /proc: ask for all, the runtime says what fails */ }
+  held = ALL_CAPS.filter((c) => mask & (1n << BigInt(CAPABILITIES[c])));
+  return [...held];
+}
 
 const MASKED_PATHS = [
   "/proc/asound",
@@ -173,15 +193,19 @@ function capName(c: string): string {
 
 /** Docker's --cap-add/--cap-drop arithmetic over the default set. */
 export function resolveCaps(host: HostConfig): string[] {
-  if (host.Privileged) return [...ALL_CAPS];
+  if (host.Privileged) return allCaps();
   const add = (host.CapAdd ?? []).map(capName);
   const drop = (host.CapDrop ?? []).map(capName);
-  for (const c of [...add, ...drop]) {
-    if (c !== "ALL" && !ALL_CAPS.includes(c)) throw badRequest(`unknown capability: "${c}"`);
+  for (const [field, list] of [["CapAdd", add], ["CapDrop", drop]] as const) {
+    for (const c of list) {
+      if (c !== "ALL" && !ALL_CAPS.includes(c)) {
+        throw badRequest(`invalid ${field}: unknown capability: "${c}"`);
+      }
+    }
   }
   let caps = drop.includes("ALL") ? [] : [...DOCKER_DEFAULT_CAPS];
   caps = caps.filter((c) => !drop.includes(c));
-  if (add.includes("ALL")) caps = [...ALL_CAPS];
+  if (add.includes("ALL")) caps = allCaps();
   for (const c of add) if (c !== "ALL" && !caps.includes(c)) caps.push(c);
   return caps;
 }
@@ -199,6 +223,8 @@ export interface SpecInput {
   etc: { hostname: string; hosts: string; resolvConf: string };
   /** cgroup path for the container. */
   cgroupsPath: string;
+  /** The command (the record's Path and Args, merged with the image's at create). */
+  args?: string[];
 }
 
 export function buildSpec(input: SpecInput): Spec {
@@ -211,7 +237,7 @@ export function buildSpec(input: SpecInput): Spec {
       gid: input.user.gid,
       additionalGids: input.user.additionalGids,
     },
-    args: resolveCommand(config, input.image),
+    args: input.args ?? resolveCommand(config, input.image),
     env: mergeEnv(input.image.Env, [
       `HOSTNAME=${config.Hostname || input.id.slice(0, 12)}`,
       ...(config.Tty ? ["TERM=xterm"] : []),

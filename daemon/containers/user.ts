@@ -53,8 +53,17 @@ function entries(text: string | undefined): string[][] {
 
 const isId = (s: string) => /^\d+$/.test(s);
 
-/** Docker's rules (moby's user.GetExecUser): numbers need no entry, names do. */
-export function resolveUser(spec: string | undefined, dirs: string[]): ResolvedUser {
+/**
+ * Docker's rules (moby's getUser over user.GetExecUser): numbers need no
+ * entry, names do. The supplementary groups are the primary group (as
+ * dockerd gives since CVE-2022-36109), the groups listing the user when no
+ * group was named, then `groupAdd` (--group-add: names or numbers).
+ */
+export function resolveUser(
+  spec: string | undefined,
+  dirs: string[],
+  groupAdd: string[] = [],
+): ResolvedUser {
   const passwd = entries(readLayeredFile(dirs, "/etc/passwd"));
   const group = entries(readLayeredFile(dirs, "/etc/group"));
   const [userPart, groupPart] = (spec || "").split(":", 2) as [string, string | undefined];
@@ -91,10 +100,16 @@ export function resolveUser(spec: string | undefined, dirs: string[]): ResolvedU
       );
     }
   }
-  // Supplementary groups: those listing the user by name (not with an explicit group).
-  const additionalGids = groupPart || !name
+  // Groups listing the user by name count only when no group was named.
+  const member = groupPart || !name
     ? []
-    : group.filter((e) => (e[3] ?? "").split(",").includes(name)).map((e) => Number(e[2]))
-      .filter((g) => g !== gid);
-  return { uid, gid, additionalGids };
+    : group.filter((e) => (e[3] ?? "").split(",").includes(name)).map((e) => Number(e[2]));
+  const added = groupAdd.map((g) => {
+    const hit = group.find((e) => e[0] === g) ??
+      (isId(g) ? group.find((e) => e[2] === g) : undefined);
+    if (hit) return Number(hit[2]);
+    if (isId(g)) return Number(g);
+    throw new ApiError(400, `Unable to find group ${g}`);
+  });
+  return { uid, gid, additionalGids: [...new Set([gid, ...member, ...added])] };
 }

@@ -119,7 +119,8 @@ function summary(rec: ContainerRecord): ContainerSummary {
     Names: [rec.Name],
     Image: rec.Config.Image ?? "",
     ImageID: rec.Image,
-    Command: [rec.Path, ...rec.Args].join(" "),
+    // dockerd quotes arguments that hold a space (and nothing else).
+    Command: [rec.Path, ...rec.Args.map((a) => a.includes(" ") ? `'${a}'` : a)].join(" "),
     Created: Math.floor(Date.parse(rec.Created) / 1000),
     Ports: [],
     Labels: rec.Config.Labels ?? {},

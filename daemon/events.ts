@@ -7,7 +7,7 @@
 
 /** One event as the Engine API sends it (events.Message). */
 export interface EngineEvent {
-  Type: "container" | "image" | "volume" | "network" | "daemon" | "plugin";
+  Type: "container" | "image" | "volume" | "network" | "daemon" | "plugin" | "builder";
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: "local";
@@ -54,7 +54,7 @@ export class EventBus {
     };
     if (input.type === "container" || input.type === "image") {
       e.status = input.action;
-      e.id = input.id;
+      if (input.id) e.id = input.id; // prune events have no actor
       if (attributes.image) e.from = attributes.image;
     }
     this.#recent.push(e);
@@ -73,4 +73,27 @@ export class EventBus {
     this.#subscribers.add(fn);
     return () => this.#subscribers.delete(fn);
   }
+}
+
+/** A container's event: its labels, image and name as attributes (as dockerd's LogContainerEvent). */
+export function containerEvent(
+  rec: {
+    Id: string;
+    Name: string;
+    Config: { Image?: string; Labels?: Record<string, string> | null };
+  },
+  action: string,
+  extra: Record<string, string> = {},
+): EventInput {
+  return {
+    type: "container",
+    action,
+    id: rec.Id,
+    attributes: {
+      ...(rec.Config.Labels ?? {}),
+      image: rec.Config.Image ?? "",
+      name: rec.Name.slice(1),
+      ...extra,
+    },
+  };
 }

@@ -16,6 +16,11 @@ import { archiveRoutes } from "./routes/archive.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { execRoutes } from "./routes/exec.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { diskUsageRoutes } from "./routes/disk_usage.ts";
+import { pruneRoutes } from "./routes/prune.ts";
+import { statsRoutes } from "./routes/stats.ts";
+import { updateRoutes } from "./routes/update.ts";
 import { attachRoutes } from "./routes/attach.ts";
 
 export type Env = { Variables: { apiVersion: string; engine: Engine } };
@@ -58,6 +63,11 @@ export function createApi(engine: Engine): (req: Request) => Promise<Response> {
   imageRoutes(app);
   authRoutes(app);
   execRoutes(app);
+  eventRoutes(app);
+  diskUsageRoutes(app);
+  pruneRoutes(app);
+  statsRoutes(app);
+  updateRoutes(app);
   attachRoutes(app);
 
   return async (req: Request) => {

@@ -11,6 +11,8 @@ import type { WaitCondition } from "../../containers/service.ts";
 import { topOf } from "../../containers/top.ts";
 import type { ContainerInspect, ContainerSummary } from "../types.ts";
 import type { ContainerRecord } from "../../containers/store.ts";
+import { containerSize, sizeFields } from "../../containers/size.ts";
+import { containerEvent } from "../../events.ts";
 
 /** Docker's `filters` query parameter: {"key": ["v", ...]} or the older {"key": {"v": true}}. */
 export function parseFilters(raw: string | undefined): Map<string, string[]> {
@@ -113,7 +115,7 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
-function summary(rec: ContainerRecord): ContainerSummary {
+export function summary(rec: ContainerRecord): ContainerSummary {
   return {
     Id: rec.Id,
     Names: [rec.Name],
@@ -168,7 +170,7 @@ function inspect(rec: ContainerRecord, dataRoot: string): ContainerInspect {
 }
 
 export function containerRoutes(app: App): void {
-  app.get("/containers/json", (c) => {
+  app.get("/containers/json", async (c) => {
     const engine = c.get("engine");
     const all = boolValue(c.req.query("all"));
     const limit = Number(c.req.query("limit") ?? -1);
@@ -181,7 +183,13 @@ export function containerRoutes(app: App): void {
       .filter((r) => matches(r, filters))
       .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     if (limit > 0) list = list.slice(0, limit);
-    return c.json(list.map(summary));
+    if (!boolValue(c.req.query("size"))) return c.json(list.map(summary));
+    return c.json(
+      await Promise.all(list.map(async (r) => ({
+        ...summary(r),
+        ...sizeFields(await containerSize(engine, r)),
+      }))),
+    );
   });
 
   app.get("/containers/:id/json", (c) => {
@@ -199,6 +207,9 @@ export function containerRoutes(app: App): void {
       throw conflict(`Renaming a container with the same name as its current name`);
     }
     engine.containers.save({ ...rec, Name: newName });
+    engine.events.publish(
+      containerEvent({ ...rec, Name: newName }, "rename", { oldName: rec.Name }),
+    );
     return c.body(null, 204);
   });
 

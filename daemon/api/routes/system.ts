@@ -141,7 +141,7 @@ export function systemInfo(engine: Engine): SystemInfo {
     LoggingDriver: "json-file",
     CgroupDriver: "cgroupfs",
     CgroupVersion: String(cg),
-    NEventsListener: 0,
+    NEventsListener: engine.events.listeners,
     KernelVersion: kernelVersion(),
     OperatingSystem: operatingSystem(),
     OSVersion: "",

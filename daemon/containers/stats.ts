@@ -8,6 +8,7 @@
 import type { ContainerRecord } from "./store.ts";
 import type { BlkioEntry, CgroupStats } from "../../runtime/cgroups/mod.ts";
 import { newCgroupManager } from "../../runtime/cgroups/mod.ts";
+import { V1_MEMORY_STAT_KEYS } from "../../runtime/cgroups/stats.ts";
 import { ZERO_TIME } from "./create.ts";
 
 export interface BlkioStatEntry {
@@ -97,40 +98,8 @@ export function zeroStats(rec: ContainerRecord): StatsJSON {
 
 /** v1 memory.stat keys dockerd reports (containerd's MemoryStat fields). */
 const V1_MEMORY_KEYS = [
-  "cache",
-  "rss",
-  "rss_huge",
-  "mapped_file",
-  "dirty",
-  "writeback",
-  "pgpgin",
-  "pgpgout",
-  "pgfault",
-  "pgmajfault",
-  "inactive_anon",
-  "active_anon",
-  "inactive_file",
-  "active_file",
-  "unevictable",
-  "hierarchical_memory_limit",
-  "hierarchical_memsw_limit",
-  ...[
-    "cache",
-    "rss",
-    "rss_huge",
-    "mapped_file",
-    "dirty",
-    "writeback",
-    "pgpgin",
-    "pgpgout",
-    "pgfault",
-    "pgmajfault",
-    "inactive_anon",
-    "active_anon",
-    "inactive_file",
-    "active_file",
-    "unevictable",
-  ].map((k) => `total_${k}`),
+  ...V1_MEMORY_STAT_KEYS,
+  ...V1_MEMORY_STAT_KEYS.slice(0, 15).map((k) => `total_${k}`),
 ];
 
 /** v2 memory.stat keys dockerd reports. */

@@ -110,6 +110,30 @@ export interface CgroupStats {
 /** runc's "unlimited" (UINT64_MAX), as the nearest JS number. */
 export const UINT64_MAX = 2 ** 64;
 
+/**
+ * The v1 memory.stat keys containerd and dockerd report, in containerd's
+ * MemoryStat field order (the first 15 also come as `total_<key>`).
+ */
+export const V1_MEMORY_STAT_KEYS = [
+  "cache",
+  "rss",
+  "rss_huge",
+  "mapped_file",
+  "dirty",
+  "writeback",
+  "pgpgin",
+  "pgpgout",
+  "pgfault",
+  "pgmajfault",
+  "inactive_anon",
+  "active_anon",
+  "inactive_file",
+  "active_file",
+  "unevictable",
+  "hierarchical_memory_limit",
+  "hierarchical_memsw_limit",
+] as const;
+
 /** Deletes the listed keys whose value is 0, "", undefined or an empty array/object. */
 export function omitEmpty<T extends object>(obj: T, ...keys: (keyof T)[]): T {
   for (const k of keys) {

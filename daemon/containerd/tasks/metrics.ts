@@ -6,7 +6,12 @@
  * metrics` can decode it. Field numbers: proto/cgroups/v{1,2}/metrics.proto.
  */
 import type { Any } from "../context.ts";
-import type { BlkioEntry, CgroupStats, MemoryEntry } from "../../../runtime/cgroups/stats.ts";
+import {
+  type BlkioEntry,
+  type CgroupStats,
+  type MemoryEntry,
+  V1_MEMORY_STAT_KEYS,
+} from "../../../runtime/cgroups/stats.ts";
 import { PbWriter } from "./pb.ts";
 
 /** Type URLs as containerd's typeurl registers them (the bare message name). */
@@ -39,27 +44,6 @@ function memEntry(e: MemoryEntry | undefined): PbWriter | undefined {
   if (!e) return undefined;
   return new PbWriter().uint(1, e.limit).uint(2, e.usage).uint(3, e.max).uint(4, e.failcnt);
 }
-
-/** memory.stat keys in io.containerd.cgroups.v1.MemoryStat order (fields 1–32). */
-const V1_MEMORY_STAT = [
-  "cache",
-  "rss",
-  "rss_huge",
-  "mapped_file",
-  "dirty",
-  "writeback",
-  "pgpgin",
-  "pgpgout",
-  "pgfault",
-  "pgmajfault",
-  "inactive_anon",
-  "active_anon",
-  "inactive_file",
-  "active_file",
-  "unevictable",
-  "hierarchical_memory_limit",
-  "hierarchical_memsw_limit",
-];
 
 const BLKIO_FIELDS: (keyof NonNullable<CgroupStats["blkio"]>)[] = [
   "ioServiceBytesRecursive",
@@ -106,10 +90,10 @@ export function encodeV1(s: Partial<CgroupStats>): Uint8Array {
     const mem = new PbWriter();
     // Fields 1–17 are the cgroup's own counters, 18–32 the hierarchical
     // "total_" ones (hierarchical limits have no total_ twin).
-    V1_MEMORY_STAT.forEach((k, i) =>
+    V1_MEMORY_STAT_KEYS.forEach((k, i) =>
       mem.uint(i + 1, k === "cache" ? s.memory!.cache ?? raw[k] : raw[k])
     );
-    V1_MEMORY_STAT.slice(0, 15).forEach((k, i) => mem.uint(18 + i, raw[`total_${k}`]));
+    V1_MEMORY_STAT_KEYS.slice(0, 15).forEach((k, i) => mem.uint(18 + i, raw[`total_${k}`]));
     mem.message(33, memEntry(s.memory.usage)).message(34, memEntry(s.memory.swap))
       .message(35, memEntry(s.memory.kernel)).message(36, memEntry(s.memory.kernelTCP));
     m.message(4, mem);

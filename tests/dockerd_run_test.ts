@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { type CliResult, type Dockerd, startDockerd } from "./helpers/dockerd.ts";
 import { T } from "./helpers/fixture.ts";
+import { underScript } from "./helpers/pty.ts";
 
 /** The real Docker CLI of the brief: Debian's docker.io 20.10 (API 1.41). */
 const DOCKER = "/usr/bin/docker";
@@ -86,37 +87,11 @@ async function onPty(
   size = "rows 30 cols 100",
 ): Promise<{ code: number; text: string }> {
   const cmd = [DOCKER, "-H", d.host, ...args].map(shq).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-qec", `stty ${size}; exec ${cmd}`, "/dev/null"],
+  return await underScript(cmd, interact, {
+    size,
     env: { DOCKER_CONFIG: configDir(d) },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
-  })();
-  const errText = new Response(child.stderr).text();
-  const stdin = child.stdin.getWriter();
-  const killer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 20_000);
-  try {
-    await interact(() => text, async (s) => await stdin.write(enc.encode(s)));
-    const status = await child.status;
-    await reading;
-    return { code: status.code, text: text + (await errText) };
-  } finally {
-    clearTimeout(killer);
-    await stdin.close().catch(() => {});
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-  }
+    timeoutMs: 20_000,
+  });
 }
 
 async function waitForText(out: () => string, marker: string | RegExp, what: string) {

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type Ctx, T, withContainer } from "./helpers/fixture.ts";
+import { type Interaction, underScript } from "./helpers/pty.ts";
 import { describe, isBerth, type RunResult, runtimeArgv, waitFor } from "./helpers/runtime.ts";
 import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
 import { close, libc } from "../runtime/linux/libc.ts";
@@ -345,46 +346,12 @@ function shq(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/**
- * Runs `command` (a shell command line) under a real pty made by util-linux
- * `script`, with a 30x100 window; `interact` gets the output so far and a
- * way to type. Returns script's exit code (the command's, with -e) and output.
- */
-async function underScript(
+/** `command` on a real pty (see helpers/pty.ts), a 30x100 window. */
+function onPty(
   command: string,
-  interact: (out: () => string, type: (s: string) => Promise<void>) => Promise<void>,
+  interact: Interaction,
 ): Promise<{ code: number; text: string }> {
-  const child = new Deno.Command("script", {
-    args: ["-qec", `stty rows 30 cols 100; exec ${command}`, "/dev/null"],
-    env: { DENO_NO_UPDATE_CHECK: "1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) text += chunk;
-  })();
-  const errText = new Response(child.stderr).text();
-  const stdin = child.stdin.getWriter();
-  const killer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 30_000);
-  try {
-    await interact(() => text, async (s) => await stdin.write(enc.encode(s)));
-    const status = await child.status;
-    await reading;
-    return { code: status.code, text: text + (await errText) };
-  } finally {
-    clearTimeout(killer);
-    await stdin.close().catch(() => {});
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-  }
+  return underScript(command, interact, { env: { DENO_NO_UPDATE_CHECK: "1" } });
 }
 
 Deno.test(
@@ -401,7 +368,7 @@ Deno.test(
         ctx.bundle.dir,
         ctx.id,
       ];
-      const { code, text } = await underScript(argv.map(shq).join(" "), async (out, type) => {
+      const { code, text } = await onPty(argv.map(shq).join(" "), async (out, type) => {
         await waitForOutput(out, "ready", "the process to report");
         await type("typed in script\n");
         await waitForOutput(out, "got:typed in script", "typed input to reach the process");

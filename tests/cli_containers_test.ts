@@ -9,38 +9,17 @@ import assert from "node:assert/strict";
 import { type Dockerd, startDockerd } from "./helpers/dockerd.ts";
 import { runBerthDocker } from "./helpers/cli.ts";
 import { T } from "./helpers/fixture.ts";
+import { exitedRecord } from "./helpers/records.ts";
 import type { ContainerRecord } from "../daemon/containers/store.ts";
 
 function record(id: string, name: string, exitCode: number, ago: number): ContainerRecord {
-  const at = new Date(Date.now() - ago).toISOString();
-  return {
-    Id: id,
-    Name: `/${name}`,
-    Created: at,
-    Path: "sh",
+  return exitedRecord(id, name, {
+    exitCode,
+    agoMs: ago,
     Args: ["-c", "exit " + exitCode],
     Config: { Image: "busybox", Labels: { team: "berth", "com.example.tier": "db" }, Cmd: ["sh"] },
-    HostConfig: { NetworkMode: "none" },
     Image: "sha256:" + "ab".repeat(32),
-    State: {
-      Status: "exited",
-      Running: false,
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: 0,
-      ExitCode: exitCode,
-      Error: "",
-      StartedAt: at,
-      FinishedAt: at,
-    },
-    RestartCount: 0,
-    HasBeenManuallyStopped: false,
-    LogPath: "",
-    Networks: {},
-    ExecIDs: [],
-  };
+  });
 }
 
 async function seeded(): Promise<Dockerd> {

@@ -6,39 +6,18 @@
 import assert from "node:assert/strict";
 import { startDockerd } from "./helpers/dockerd.ts";
 import { T } from "./helpers/fixture.ts";
+import { exitedRecord } from "./helpers/records.ts";
 import type { ContainerRecord } from "../daemon/containers/store.ts";
 import { humanDuration, parseFilters } from "../daemon/api/routes/containers.ts";
 
 function record(id: string, name: string, exitCode: number): ContainerRecord {
-  const at = new Date(Date.now() - 150_000).toISOString();
-  return {
-    Id: id,
-    Name: `/${name}`,
-    Created: at,
-    Path: "sh",
+  return exitedRecord(id, name, {
+    exitCode,
+    agoMs: 150_000,
     Args: ["-c", "exit " + exitCode],
     Config: { Image: "busybox", Labels: { team: "berth" }, Cmd: ["sh"] },
-    HostConfig: { NetworkMode: "none" },
     Image: "sha256:" + "ab".repeat(32),
-    State: {
-      Status: "exited",
-      Running: false,
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: 0,
-      ExitCode: exitCode,
-      Error: "",
-      StartedAt: at,
-      FinishedAt: at,
-    },
-    RestartCount: 0,
-    HasBeenManuallyStopped: false,
-    LogPath: "",
-    Networks: {},
-    ExecIDs: [],
-  };
+  });
 }
 
 Deno.test(

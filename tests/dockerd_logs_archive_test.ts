@@ -22,41 +22,17 @@ import { loadImages } from "../daemon/images/load.ts";
 import { type ContainerRecord, ContainerStore } from "../daemon/containers/store.ts";
 import { frame, logStream, parseLogTime, parseUnixTimestamp } from "../daemon/containers/logs.ts";
 import { followSymlinkInScope } from "../daemon/containers/scope.ts";
+import { exitedRecord } from "./helpers/records.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();
 
 function record(id: string, name: string, opts: Partial<ContainerRecord> = {}): ContainerRecord {
-  const at = new Date(Date.now() - 60_000).toISOString();
-  return {
-    Id: id,
-    Name: `/${name}`,
-    Created: at,
-    Path: "sh",
-    Args: [],
+  return exitedRecord(id, name, {
     Config: { Image: "bbx:1", Cmd: ["sh"] },
     HostConfig: { NetworkMode: "none", LogConfig: { Type: "json-file", Config: {} } },
-    Image: "",
-    State: {
-      Status: "exited",
-      Running: false,
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: 0,
-      ExitCode: 0,
-      Error: "",
-      StartedAt: at,
-      FinishedAt: at,
-    },
-    RestartCount: 0,
-    HasBeenManuallyStopped: false,
-    LogPath: "",
-    Networks: {},
-    ExecIDs: [],
     ...opts,
-  };
+  });
 }
 
 const running = (r: ContainerRecord): ContainerRecord => ({

@@ -24,7 +24,8 @@ import { watchPid } from "./reaper.ts";
 import { nowRFC3339Nano, readJson, writeJsonDurable } from "./records.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { RuntimeCli } from "./runtime_cli.ts";
-import { spawnWithStdio } from "./spawn.ts";
+import { RuntimeLib } from "./runtime_lib.ts";
+import { createInProcess, spawnWithStdio } from "./spawn.ts";
 import { kill } from "../runtime/linux/libc.ts";
 
 export type { ContainerRecord };
@@ -55,10 +56,13 @@ export class Container {
   #attachServer?: Deno.Listener;
   readonly #oom: OomWatch;
   readonly #rt: RuntimeCli;
+  /** berth's own runtime in-process, unless the caller named a runtime binary. */
+  readonly #lib?: RuntimeLib;
 
   constructor(readonly params: CreateParams, readonly events: Emitter) {
     this.#oom = new OomWatch(params.bundle, params.id, () => events.oom(params.id));
     this.#rt = new RuntimeCli(params);
+    if (!params.runtime) this.#lib = new RuntimeLib(params);
     this.rec = {
       id: params.id,
       bundle: params.bundle,
@@ -100,20 +104,33 @@ export class Container {
       io.openPaths();
       const init = new Proc(INIT, io);
       this.procs.set(INIT, init);
-      const pid = await spawnWithStdio(this.#rt, io, {
-        name: "init",
-        args: [
-          "create",
-          "--bundle",
-          this.params.bundle,
-          ...(this.params.noPivot ? ["--no-pivot"] : []),
-          this.id,
-        ],
-      });
+      let pid: number;
+      if (this.#lib) {
+        let exitCode: number | undefined;
+        let onExit = (code: number) => void (exitCode = code);
+        pid = await createInProcess(this.#lib, io, {
+          id: this.id,
+          noPivot: this.params.noPivot ?? false,
+          onExit: (code) => onExit(code),
+        });
+        onExit = (code) => void this.#exited(init, code);
+        if (exitCode !== undefined) onExit(exitCode);
+      } else {
+        pid = await spawnWithStdio(this.#rt, io, {
+          name: "init",
+          args: [
+            "create",
+            "--bundle",
+            this.params.bundle,
+            ...(this.params.noPivot ? ["--no-pivot"] : []),
+            this.id,
+          ],
+        });
+      }
       init.pid = pid;
       this.rec.pid = pid;
       this.#save();
-      watchPid(pid, (code) => this.#exited(init, code));
+      if (!this.#lib) watchPid(pid, (code) => this.#exited(init, code));
       this.#oom.start();
       await this.#listenAttach();
       return pid;
@@ -129,7 +146,8 @@ export class Container {
       throw new ShimFailure("failed_precondition", `process ${execId || this.id} is ${p.status}`);
     }
     if (execId === INIT) {
-      await this.#rt.run(["start", this.id]);
+      if (this.#lib) await this.#lib.start(this.id);
+      else await this.#rt.run(["start", this.id]);
       // The process may already have exited (and been reaped) by now.
       if (!p.exit) {
         p.status = "running";
@@ -182,7 +200,8 @@ export class Container {
       throw new ShimFailure("not_found", `process ${execId || this.id}: process already finished`);
     }
     if (execId === INIT) {
-      await this.#rt.run(["kill", ...(all ? ["--all"] : []), this.id, String(signal)]);
+      if (this.#lib) await this.#lib.kill(this.id, signal, all);
+      else await this.#rt.run(["kill", ...(all ? ["--all"] : []), this.id, String(signal)]);
     } else {
       kill(p.pid, signal);
     }
@@ -269,13 +288,15 @@ export class Container {
         `cannot delete a running container ${this.id} (stop it first, or force)`,
       );
     }
+    const runtimeDelete = async (force: boolean): Promise<void> => {
+      if (this.#lib) await this.#lib.delete(this.id, force);
+      else await this.#rt.run(["delete", ...(force ? ["--force"] : []), this.id]);
+    };
     if (p.status !== "stopped") {
-      await this.#rt.run(["delete", "--force", this.id]).catch(() => {});
+      await runtimeDelete(true).catch(() => {});
       await Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))]);
     } else {
-      await this.#rt.run(["delete", this.id]).catch(async () => {
-        await this.#rt.run(["delete", "--force", this.id]);
-      });
+      await runtimeDelete(false).catch(() => runtimeDelete(true));
     }
     const exit = p.exit ?? { pid: p.pid, status: 137, exitedAt: nowRFC3339Nano() };
     await this.cleanup();

@@ -26,11 +26,12 @@ export function unmarkSpawned(pid: number): void {
 /** Calls `onExit` with the exit code (or 128 + signal) once `pid` has exited. */
 export function watchPid(pid: number, onExit: OnExit): void {
   watched.set(pid, onExit);
-  start();
+  startReaping();
   reap(false);
 }
 
-function start(): void {
+/** Reaps orphans from now on (watchPid starts it too): a subreaper must never gather zombies. */
+export function startReaping(): void {
   if (started) return;
   started = true;
   Deno.addSignalListener("SIGCHLD", () => reap(true));

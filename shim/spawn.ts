@@ -2,12 +2,14 @@
  * Runtime commands that hand their stdio to a container process (`create`,
  * `exec`): the shim gives the runtime pipes (the process inherits them and
  * the shim keeps reading after the runtime exits) or, with a terminal, a
- * console socket on which it receives the pty master.
+ * console socket on which it receives the pty master. With berth's own
+ * runtime in-process, the init is the shim's child and gets the pipes directly.
  */
 import { adoptFromRuntime } from "./adopt.ts";
 import type { ProcessIO } from "./process_io.ts";
-import { markSpawned, unmarkSpawned } from "./reaper.ts";
+import { markSpawned, startReaping, unmarkSpawned } from "./reaper.ts";
 import type { RuntimeCli } from "./runtime_cli.ts";
+import type { RuntimeLib } from "./runtime_lib.ts";
 import { cloexecFrom, close } from "../runtime/linux/libc.ts";
 import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
 
@@ -131,6 +133,54 @@ export async function spawnWithStdio(
     if (cons) io.pumpMaster(await cons.master);
     io.pumpStdinPath();
     return Number(Deno.readTextFileSync(pidFile).trim());
+  } finally {
+    cons?.close();
+    void io.stdinReady();
+  }
+}
+
+/**
+ * `create` with berth's runtime in-process: the init is the shim's own child,
+ * spawned with pipes for the process's stdio; `onExit` gets its exit code
+ * (128 + signal when killed). Returns the init's pid.
+ */
+export async function createInProcess(
+  lib: RuntimeLib,
+  io: ProcessIO,
+  opts: { id: string; noPivot: boolean; onExit: (code: number) => void },
+): Promise<number> {
+  const bundle = lib.opts.bundle;
+  const terminal = Boolean(io.stdio.terminal);
+  const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
+  const cons = terminal ? consoleSocket() : undefined;
+  try {
+    // The shim's sockets stay out of the container's init.
+    cloexecFrom(3);
+    const init = await lib.create({
+      id: opts.id,
+      bundle,
+      consoleSocket: cons?.path,
+      pidFile: `${bundle}/init.pid`,
+      noPivot: opts.noPivot,
+      stdio: { stdin: wantStdin ? "piped" : "null", stdout: "piped", stderr: "piped" },
+      // Deno waits for its own children: the reaper must never take this one.
+      onSpawned: markSpawned,
+    });
+    const { child } = init;
+    // Deno reaps the init; orphans the container leaves are the shim's to reap.
+    startReaping();
+    child.status.then((s) => {
+      unmarkSpawned(child.pid);
+      opts.onExit(s.code);
+    });
+    if (!terminal) {
+      io.pumpStream("stdout", child.stdout);
+      io.pumpStream("stderr", child.stderr);
+      if (wantStdin) io.setStdin(child.stdin.getWriter());
+    }
+    if (cons) io.pumpMaster(await cons.master);
+    io.pumpStdinPath();
+    return init.pid;
   } finally {
     cons?.close();
     void io.stdinReady();

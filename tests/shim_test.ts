@@ -189,6 +189,41 @@ Deno.test("shim: create, start, wait; json-file log; events; exits after delete"
   });
 });
 
+Deno.test(
+  "shim: a runtime binary the caller names (Debian's runc) runs the container",
+  T,
+  async () => {
+    // Without one the shim runs berth's runtime in-process; with one, every
+    // step goes through that binary's command line.
+    await withShim(async (w) => {
+      const b = await w.bundle(["sh", "-c", "echo out; echo err >&2; exec sleep 1000"]);
+      const logPath = `${w.dir}/c.log`;
+      const { pid } = await w.shim.call("create", {
+        id: b.id,
+        bundle: b.dir,
+        stdio: { log: { path: logPath } },
+        runtimeRoot: w.runtimeRoot,
+        runtime: ["/usr/sbin/runc"],
+      });
+      // runc's own state, under the root the shim was given.
+      const state = JSON.parse(Deno.readTextFileSync(`${w.runtimeRoot}/${b.id}/state.json`));
+      assert.equal(state.init_process_pid, pid);
+      await w.shim.call("start", { id: b.id });
+      assert.equal((await w.shim.call("state", { id: b.id })).status, "running");
+      await w.shim.call("kill", { id: b.id, signal: 9 });
+      const exit = await w.shim.call("wait", { id: b.id });
+      assert.equal(exit.status, 128 + 9);
+      const lines = Deno.readTextFileSync(logPath).trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [
+        ["stderr", "err\n"],
+        ["stdout", "out\n"],
+      ]);
+      await w.shim.call("delete", { id: b.id });
+      assert.throws(() => Deno.statSync(`${w.runtimeRoot}/${b.id}`));
+    });
+  },
+);
+
 Deno.test("shim: attach clients share live output and write stdin", T, async () => {
   await withShim(async (w) => {
     const b = await w.bundle(["sh", "-c", "read a; echo got:$a; echo oops >&2"]);

@@ -1,7 +1,6 @@
 import type { Command } from "../context.ts";
 import { parseFlags, UsageError } from "../args.ts";
-import { openContainer, signalAll } from "../container/container.ts";
-import { kill as killPid } from "../linux/libc.ts";
+import { killContainer } from "../container/container.ts";
 import { parseSignal } from "../linux/signals.ts";
 
 /** `kill ID [SIGNAL]`: SIGTERM by default; --all signals every process. */
@@ -13,11 +12,7 @@ const kill: Command = async (ctx, args) => {
     );
   }
   const signal = parseSignal(positionals[1] ?? "SIGTERM");
-  const c = openContainer(ctx, positionals[0]);
-  const status = c.status();
-  if (status === "stopped") throw new Error("container not running");
-  if (flags.all) await signalAll(c, signal);
-  else killPid(c.rec.pid, signal);
+  await killContainer(ctx, positionals[0], signal, flags.all ?? false);
   return 0;
 };
 export default kill;

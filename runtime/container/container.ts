@@ -64,6 +64,19 @@ export async function signalAll(c: Container, signal: number): Promise<void> {
   }
 }
 
+/** `kill`: a signal to the init or, with `all`, to every process of the container. */
+export async function killContainer(
+  ctx: RuntimeContext,
+  id: string,
+  signal: number,
+  all: boolean,
+): Promise<void> {
+  const c = openContainer(ctx, id);
+  if (c.status() === "stopped") throw new Error("container not running");
+  if (all) await signalAll(c, signal);
+  else killPid(c.rec.pid, signal);
+}
+
 /** SIGKILLs everything in the container and waits for it to be gone. */
 export async function killEverything(c: Container): Promise<void> {
   const cgroup = await c.cgroup();

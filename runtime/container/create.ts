@@ -7,7 +7,7 @@ import type { RuntimeContext } from "../context.ts";
 import { loadSpec } from "../spec/validate.ts";
 import { cgroupVersion, newCgroupManager } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
-import { type StartedInit, startInit } from "./init_process.ts";
+import { type InitStdio, type StartedInit, startInit, stdioFor } from "./init_process.ts";
 import {
   containerDir,
   type ContainerRecord,
@@ -26,6 +26,13 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /**
+   * The init's stdio without a terminal (default: the runtime's own). A
+   * terminal always gets none: the pty is the process's stdio.
+   */
+  stdio?: InitStdio;
+  /** Called with the init's pid as soon as it exists (an in-process caller's reaper must know it). */
+  onSpawned?: (pid: number) => void;
 }
 
 export async function createContainer(
@@ -107,9 +114,10 @@ export async function createContainer(
       },
       workDir: dir,
       namespaces,
-      inheritStdio: !process.terminal,
+      stdio: process.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),
       // Runs while the new init starts up, before it is told to go on.
       placeInCgroup: (pid) => {
+        opts.onSpawned?.(pid);
         rec.pid = pid;
         rec.pidStartTime = processStartTime(pid) ?? "";
         saveRecord(ctx.root, rec);

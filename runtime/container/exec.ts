@@ -9,7 +9,7 @@ import type { RuntimeContext } from "../context.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { cgroupVersion } from "../cgroups/mod.ts";
 import { openContainer } from "./container.ts";
-import { execSpec, type StartedInit, startInit } from "./init_process.ts";
+import { execSpec, type StartedInit, startInit, stdioFor } from "./init_process.ts";
 import { containerDir, writeFileAtomic } from "./state.ts";
 import { PROC_NS } from "./namespaces.ts";
 
@@ -65,7 +65,7 @@ export async function execInContainer(
     workDir: dir,
     namespaces,
     skip: ["mount", "cgroup"],
-    inheritStdio: !opts.process.terminal,
+    stdio: stdioFor(opts.process.terminal ? "null" : "inherit"),
     placeInCgroup: (pid) => cgroup.apply(pid),
     stateFor: () => {
       throw new Error("internal: no hooks for exec");

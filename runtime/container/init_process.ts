@@ -19,15 +19,24 @@ export interface InitStart {
   /** exec: namespaces the runtime must not enter (the init joins them). */
   skip?: NamespaceType[];
   /**
-   * Whether the init gets the runtime's stdio (false for a terminal: then the
-   * caller may be waiting for EOF on pipes it gave the runtime).
+   * The init's stdio: the runtime's own ("inherit"), none ("null": with a
+   * terminal the caller may be waiting for EOF on pipes it gave the runtime),
+   * or pipes the caller reads and writes through the child ("piped": a shim
+   * that runs the runtime in-process).
    */
-  inheritStdio: boolean;
+  stdio: InitStdio;
   /** Puts the new pid in the container's cgroup before the init goes on. */
   placeInCgroup: (pid: number) => void;
   /** Runs prestart and createRuntime hooks (create only). */
   runtimeHooks?: (state: State) => Promise<void>;
   stateFor: (pid: number) => State;
+}
+
+export type InitStdio = Record<"stdin" | "stdout" | "stderr", "inherit" | "null" | "piped">;
+
+/** The same choice for all three streams. */
+export function stdioFor(mode: "inherit" | "null" | "piped"): InitStdio {
+  return { stdin: mode, stdout: mode, stderr: mode };
 }
 
 export interface StartedInit {
@@ -50,14 +59,7 @@ export async function startInit(opts: InitStart): Promise<StartedInit> {
     });
     try {
       const { command, args } = selfCommand("init", [cfgPath]);
-      const stdio = opts.inheritStdio ? "inherit" : "null";
-      child = new Deno.Command(command, {
-        args,
-        stdin: stdio,
-        stdout: stdio,
-        stderr: stdio,
-        cwd: "/",
-      }).spawn();
+      child = new Deno.Command(command, { args, ...opts.stdio, cwd: "/" }).spawn();
     } finally {
       saved.restore();
     }

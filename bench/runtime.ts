@@ -21,6 +21,7 @@ import {
   type Bundle,
   makeBundle,
   MARKER_ENV,
+  removeTemplateRootfs,
   removeTree,
   templateRootfs,
 } from "../tests/helpers/bundle.ts";
@@ -169,9 +170,10 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
   }
 
   // The helper removes its template root filesystem at `unload`, which an
-  // uncaught error (a closed stdout) skips: removed here as well.
-  const template = (await templateRootfs()).replace(/\/rootfs$/, "");
-  onCleanup(() => removeTree(template));
+  // uncaught error (a closed stdout) skips: removed at the end of this suite
+  // (later suites build their own).
+  await templateRootfs();
+  onCleanup(removeTemplateRootfs);
   const bundle: Bundle = await makeBundle({ args: ["true"], cgroupsPath: null });
   onCleanup(() => bundle.cleanup());
   const spec = bundle.spec!;

@@ -58,6 +58,21 @@ function consoleSocket(): { path: string; master: Promise<number>; close(): void
   };
 }
 
+/** What a process's stdio asks of its spawn: a terminal, and whether stdin is wanted. */
+function wants(io: ProcessIO): { terminal: boolean; stdin: boolean } {
+  return {
+    terminal: Boolean(io.stdio.terminal),
+    stdin: Boolean(io.stdio.openStdin || io.stdio.stdin),
+  };
+}
+
+/** Hands the child's pipes (which the container's process inherits) to `io`. */
+function pumpPipes(io: ProcessIO, child: Deno.ChildProcess, stdin: boolean): void {
+  io.pumpStream("stdout", child.stdout);
+  io.pumpStream("stderr", child.stderr);
+  if (stdin) io.setStdin(child.stdin.getWriter());
+}
+
 /** Waits until the pid file names a process, or the runtime exits first. */
 async function waitForPid(
   pidFile: string,
@@ -87,8 +102,7 @@ export async function spawnWithStdio(
   opts: SpawnOptions,
 ): Promise<number> {
   const bundle = rt.opts.bundle;
-  const terminal = Boolean(io.stdio.terminal);
-  const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
+  const { terminal, stdin: wantStdin } = wants(io);
   const cons = terminal ? consoleSocket() : undefined;
   const pidFile = `${bundle}/${opts.name}.pid`;
   try {
@@ -110,11 +124,7 @@ export async function spawnWithStdio(
       cwd: bundle,
     }).spawn();
     markSpawned(child.pid);
-    if (!terminal) {
-      io.pumpStream("stdout", child.stdout);
-      io.pumpStream("stderr", child.stderr);
-      if (wantStdin) io.setStdin(child.stdin.getWriter());
-    }
+    if (!terminal) pumpPipes(io, child, wantStdin);
     const done = child.status.finally(() => unmarkSpawned(child.pid));
     let failed: number | undefined;
     if (opts.onExit) {
@@ -150,8 +160,7 @@ export async function createInProcess(
   opts: { id: string; noPivot: boolean; onExit: (code: number) => void },
 ): Promise<number> {
   const bundle = lib.opts.bundle;
-  const terminal = Boolean(io.stdio.terminal);
-  const wantStdin = Boolean(io.stdio.openStdin || io.stdio.stdin);
+  const { terminal, stdin: wantStdin } = wants(io);
   const cons = terminal ? consoleSocket() : undefined;
   try {
     // The shim's sockets stay out of the container's init.
@@ -173,11 +182,7 @@ export async function createInProcess(
       unmarkSpawned(child.pid);
       opts.onExit(s.code);
     });
-    if (!terminal) {
-      io.pumpStream("stdout", child.stdout);
-      io.pumpStream("stderr", child.stderr);
-      if (wantStdin) io.setStdin(child.stdin.getWriter());
-    }
+    if (!terminal) pumpPipes(io, child, wantStdin);
     if (cons) io.pumpMaster(await cons.master);
     io.pumpStdinPath();
     return init.pid;

@@ -102,6 +102,13 @@ export function templateRootfs(): Promise<string> {
   return template;
 }
 
+/** Removes the template now (if built); the next templateRootfs() builds a new one. */
+export async function removeTemplateRootfs(): Promise<void> {
+  const built = template;
+  template = undefined;
+  if (built) await removeTree((await built).replace(/\/rootfs$/, ""));
+}
+
 /** A short random suffix for container ids and names. */
 export function randomSuffix(): string {
   return crypto.randomUUID().slice(0, 8);

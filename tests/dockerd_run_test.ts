@@ -30,6 +30,8 @@ async function docker(d: Dockerd, args: string[], opts: { stdin?: string } = {})
     stdout: "piped",
     stderr: "piped",
     env: { DOCKER_CONFIG: configDir(d) },
+    // A CLI waiting for something that never comes fails the test instead of hanging it.
+    signal: AbortSignal.timeout(60_000),
   }).spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();
@@ -166,6 +168,14 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
       127,
       /exec: "nosuchcmd": executable file not found in \$PATH/,
     );
+    // With --rm the CLI waits for the removal that follows a failed start (as Docker's).
+    await fails(
+      d,
+      ["run", "--rm", "--name", "rm127", "--network", "none", "busybox", "nosuchcmd"],
+      127,
+      /exec: "nosuchcmd": executable file not found in \$PATH/,
+    );
+    assert.equal(await ok(d, ["ps", "-aq", "--filter", "name=rm127"]), "", "--rm removed it");
 
     // Environment: -e NAME=value, -e NAME from the caller, --env-file.
     const envFile = `${d.dir}/env.list`;

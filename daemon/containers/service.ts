@@ -174,7 +174,7 @@ export class ContainerService {
         spec.process!.consoleSize = { height: size[0], width: size[1] };
       }
     } catch (e) {
-      this.#failStart(rec, e as Error);
+      await this.#failStart(rec, e as Error);
       throw e;
     }
     const labels: Record<string, string> = {};
@@ -206,8 +206,8 @@ export class ContainerService {
     } catch (e) {
       await this.#cleanupTask(id);
       const err = startError(e);
-      this.#failStart(rec, err);
       this.#releaseAttaches(id, err);
+      await this.#failStart(rec, err);
       throw err;
     }
     await this.#releaseAttaches(id);
@@ -217,7 +217,7 @@ export class ContainerService {
     } catch (e) {
       await this.#cleanupTask(id);
       const err = startError(e);
-      this.#failStart(rec, err);
+      await this.#failStart(rec, err);
       throw err;
     }
     const now = new Date().toISOString();
@@ -275,10 +275,15 @@ export class ContainerService {
   }
 
   /** A start that failed leaves the container stopped with Docker's exit code 128 and the error. */
-  #failStart(rec: ContainerRecord, e: Error) {
+  /**
+   * Records a failed start on the container. One created with AutoRemove
+   * (`docker run --rm`) is then removed, as Docker does: the CLI waits for
+   * that removal before it exits.
+   */
+  async #failStart(rec: ContainerRecord, e: Error): Promise<void> {
     const now = this.engine.containers.find(rec.Id);
     if (!now) return;
-    this.engine.containers.save({
+    const failed: ContainerRecord = {
       ...now,
       State: {
         ...now.State,
@@ -289,7 +294,12 @@ export class ContainerService {
         ExitCode: 128,
         Error: e.message,
       },
-    });
+    };
+    this.engine.containers.save(failed);
+    if (!failed.HostConfig.AutoRemove) return;
+    await this.#remove(failed, { force: true }).catch((err) =>
+      this.engine.log.warn(`removing ${rec.Id} after its failed start: ${(err as Error).message}`)
+    );
   }
 
   /** Removes containerd's task and container, whatever is left of them. */

@@ -295,6 +295,38 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
       "else cat memory.max cpu.max pids.max; fi",
     ]);
     assert.equal(limits.split(/\s+/).join(" ").trim(), "67108864 50000 100000 50");
+    // A memory limit alone allows as much swap again (memory + swap = 2 × memory), as Docker.
+    await ok(d, ["create", "--name", "mem2", "--network", "none", "-m", "64m", "busybox", "true"]);
+    assert.equal(
+      await ok(d, ["inspect", "--format", "{{.HostConfig.MemorySwap}}", "mem2"]),
+      `${128 << 20}\n`,
+    );
+    await ok(d, ["rm", "mem2"]);
+    const hasMemsw = (() => {
+      try {
+        return Deno.statSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").isFile;
+      } catch {
+        return false; // cgroup v2, or no swap accounting
+      }
+    })();
+    if (hasMemsw) {
+      const memsw = await runRm(d, [
+        ...["-m", "64m", "busybox", "cat", "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"],
+      ]);
+      assert.equal(memsw, `${128 << 20}\n`);
+    }
+    await fails(
+      d,
+      ["run", "--rm", "-m", "64m", "--memory-swap", "32m", "--network", "none", "busybox", "true"],
+      125,
+      /Minimum memoryswap limit should be larger than memory limit, see usage/,
+    );
+    await fails(
+      d,
+      ["run", "--rm", "--memory-swap", "32m", "--network", "none", "busybox", "true"],
+      125,
+      /You should always set the Memory limit when using Memoryswap limit, see usage/,
+    );
 
     // --restart with --rm: the CLI refuses it before asking the daemon.
     await fails(

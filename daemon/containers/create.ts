@@ -67,6 +67,15 @@ export function validateCreate(body: unknown): ContainerCreateBody {
   if (host.Memory && host.Memory < 6 * 1024 * 1024) {
     throw badRequest("Minimum memory limit allowed is 6MB");
   }
+  // MemorySwap is memory plus swap; -1 means unlimited swap.
+  if ((host.MemorySwap ?? 0) > 0 && !host.Memory) {
+    throw badRequest(
+      "You should always set the Memory limit when using Memoryswap limit, see usage",
+    );
+  }
+  if (host.Memory && (host.MemorySwap ?? 0) > 0 && host.MemorySwap! < host.Memory) {
+    throw badRequest("Minimum memoryswap limit should be larger than memory limit, see usage");
+  }
   if (host.NanoCpus && (host.CpuQuota || host.CpuPeriod)) {
     throw badRequest(
       "Conflicting options: Nano CPUs and CPU Period cannot both be set",
@@ -160,6 +169,8 @@ export function newRecord(opts: {
       Config: hostIn?.LogConfig?.Config ?? { ...opts.defaultLogOpts },
     },
     AutoRemove: !!hostIn?.AutoRemove,
+    // As Docker: a memory limit without a swap limit allows as much swap again.
+    ...(hostIn?.Memory && !hostIn.MemorySwap ? { MemorySwap: hostIn.Memory * 2 } : {}),
   };
   return {
     Id: opts.id,

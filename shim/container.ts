@@ -25,8 +25,9 @@ import { nowRFC3339Nano, readJson, writeJsonDurable } from "./records.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { RuntimeCli } from "./runtime_cli.ts";
 import { RuntimeLib } from "./runtime_lib.ts";
-import { createInProcess, spawnWithStdio } from "./spawn.ts";
+import { spawnInProcess, spawnWithStdio } from "./spawn.ts";
 import { kill } from "../runtime/linux/libc.ts";
+import type { Process } from "../runtime/spec/types.ts";
 
 export type { ContainerRecord };
 export { ShimFailure };
@@ -43,7 +44,7 @@ class Proc {
   exit?: ExitRecord;
   readonly exited: Promise<ExitRecord>;
   resolveExit!: (e: ExitRecord) => void;
-  constructor(readonly execId: string, readonly io: ProcessIO, readonly spec?: unknown) {
+  constructor(readonly execId: string, readonly io: ProcessIO, readonly spec?: Process) {
     this.exited = new Promise((r) => this.resolveExit = r);
   }
 }
@@ -108,11 +109,19 @@ export class Container {
       if (this.#lib) {
         let exitCode: number | undefined;
         let onExit = (code: number) => void (exitCode = code);
-        pid = await createInProcess(this.#lib, io, {
-          id: this.id,
-          noPivot: this.params.noPivot ?? false,
-          onExit: (code) => onExit(code),
-        });
+        const lib = this.#lib;
+        pid = await spawnInProcess(
+          io,
+          (how) =>
+            lib.create({
+              id: this.id,
+              bundle: this.params.bundle,
+              pidFile: this.#path("init.pid"),
+              noPivot: this.params.noPivot ?? false,
+              ...how,
+            }),
+          (code) => onExit(code),
+        );
         onExit = (code) => void this.#exited(init, code);
         if (exitCode !== undefined) onExit(exitCode);
       } else {
@@ -158,19 +167,29 @@ export class Container {
       if (this.init.status === "stopped") {
         throw new ShimFailure("failed_precondition", `container ${this.id} is not running`);
       }
-      const specPath = this.#path(`exec-${execId}.json`);
-      writeJsonDurable(specPath, p.spec);
-      // In the foreground, then adopted (adopt.ts): a detached runtime (a Deno
-      // process) would reap an exec that exits before it does, losing the status.
+      // An exit may come before the pid: held until the process is recorded.
       let exitCode: number | undefined;
       let onExit: (code: number) => void = (code) => {
         exitCode = code;
       };
-      p.pid = await spawnWithStdio(this.#rt, p.io, {
-        name: execId,
-        args: ["exec", "--process", specPath, this.id],
-        onExit: (code) => onExit(code),
-      });
+      if (this.#lib) {
+        const lib = this.#lib;
+        p.pid = await spawnInProcess(
+          p.io,
+          (how) => lib.exec({ id: this.id, process: p.spec!, ...how }),
+          (code) => onExit(code),
+        );
+      } else {
+        const specPath = this.#path(`exec-${execId}.json`);
+        writeJsonDurable(specPath, p.spec);
+        // In the foreground, then adopted (adopt.ts): a detached runtime (a Deno
+        // process) would reap an exec that exits before it does, losing the status.
+        p.pid = await spawnWithStdio(this.#rt, p.io, {
+          name: execId,
+          args: ["exec", "--process", specPath, this.id],
+          onExit: (code) => onExit(code),
+        });
+      }
       if (!p.exit) p.status = "running";
       onExit = (code) => void this.#exited(p, code);
       if (exitCode !== undefined) onExit(exitCode);

@@ -9,7 +9,7 @@ import { adoptFromRuntime } from "./adopt.ts";
 import type { ProcessIO } from "./process_io.ts";
 import { markSpawned, startReaping, unmarkSpawned } from "./reaper.ts";
 import type { RuntimeCli } from "./runtime_cli.ts";
-import type { RuntimeLib } from "./runtime_lib.ts";
+import type { InitStdio, StartedInit } from "../runtime/container/init_process.ts";
 import { cloexecFrom, close } from "../runtime/linux/libc.ts";
 import { acceptUnix, connectUnix, listenUnix, recvFd } from "../runtime/linux/fdpass.ts";
 
@@ -150,42 +150,42 @@ export async function spawnWithStdio(
 }
 
 /**
- * `create` with berth's runtime in-process: the init is the shim's own child,
- * spawned with pipes for the process's stdio; `onExit` gets its exit code
- * (128 + signal when killed). Returns the init's pid.
+ * A container's init (`create`) or an exec process started with berth's
+ * runtime in-process: the process is the shim's own child, spawned with pipes
+ * for its stdio; `onExit` gets its exit code (128 + signal when killed).
+ * Returns its pid.
  */
-export async function createInProcess(
-  lib: RuntimeLib,
+export async function spawnInProcess(
   io: ProcessIO,
-  opts: { id: string; noPivot: boolean; onExit: (code: number) => void },
+  start: (how: {
+    consoleSocket?: string;
+    stdio: InitStdio;
+    onSpawned: (pid: number) => void;
+  }) => Promise<StartedInit>,
+  onExit: (code: number) => void,
 ): Promise<number> {
-  const bundle = lib.opts.bundle;
   const { terminal, stdin: wantStdin } = wants(io);
   const cons = terminal ? consoleSocket() : undefined;
   try {
-    // The shim's sockets stay out of the container's init.
+    // The shim's sockets stay out of the container's processes.
     cloexecFrom(3);
-    const init = await lib.create({
-      id: opts.id,
-      bundle,
+    const proc = await start({
       consoleSocket: cons?.path,
-      pidFile: `${bundle}/init.pid`,
-      noPivot: opts.noPivot,
       stdio: { stdin: wantStdin ? "piped" : "null", stdout: "piped", stderr: "piped" },
       // Deno waits for its own children: the reaper must never take this one.
       onSpawned: markSpawned,
     });
-    const { child } = init;
-    // Deno reaps the init; orphans the container leaves are the shim's to reap.
+    const { child } = proc;
+    // Deno reaps the process; orphans it leaves are the shim's to reap.
     startReaping();
     child.status.then((s) => {
       unmarkSpawned(child.pid);
-      opts.onExit(s.code);
+      onExit(s.code);
     });
     if (!terminal) pumpPipes(io, child, wantStdin);
     if (cons) io.pumpMaster(await cons.master);
     io.pumpStdinPath();
-    return init.pid;
+    return proc.pid;
   } finally {
     cons?.close();
     void io.stdinReady();

@@ -9,7 +9,7 @@ import type { RuntimeContext } from "../context.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { cgroupVersion } from "../cgroups/mod.ts";
 import { openContainer } from "./container.ts";
-import { execSpec, type StartedInit, startInit, stdioFor } from "./init_process.ts";
+import { execSpec, type InitStdio, type StartedInit, startInit, stdioFor } from "./init_process.ts";
 import { containerDir, writeFileAtomic } from "./state.ts";
 import { PROC_NS } from "./namespaces.ts";
 
@@ -20,6 +20,10 @@ export interface ExecOptions {
   pidFile?: string;
   preserveFds?: number;
   ignorePaused?: boolean;
+  /** The process's stdio without a terminal (default: the runtime's own). */
+  stdio?: InitStdio;
+  /** Called with the pid as soon as the process exists (an in-process caller's reaper must know it). */
+  onSpawned?: (pid: number) => void;
 }
 
 export async function execInContainer(
@@ -65,8 +69,11 @@ export async function execInContainer(
     workDir: dir,
     namespaces,
     skip: ["mount", "cgroup"],
-    stdio: stdioFor(opts.process.terminal ? "null" : "inherit"),
-    placeInCgroup: (pid) => cgroup.apply(pid),
+    stdio: opts.process.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),
+    placeInCgroup: (pid) => {
+      opts.onSpawned?.(pid);
+      cgroup.apply(pid);
+    },
     stateFor: () => {
       throw new Error("internal: no hooks for exec");
     },

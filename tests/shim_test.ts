@@ -765,10 +765,25 @@ Deno.test("shim: an OOM kill inside a running container is an oom event", T, asy
   });
 });
 
-Deno.test("shim: quick and slower execs all report their own exit codes", T, async () => {
+for (const runtime of [undefined, ["/usr/sbin/runc"]]) {
+  const through = runtime ? "Debian's runc (adopted from it)" : "the in-process runtime";
+  Deno.test(
+    `shim: quick and slower execs all report their own exit codes: ${through}`,
+    T,
+    () => quickAndSlowerExecs(runtime),
+  );
+}
+
+async function quickAndSlowerExecs(runtime: string[] | undefined): Promise<void> {
   await withShim(async (w) => {
     const b = await w.bundle(["sleep", "1000"]);
-    await w.shim.call("create", { id: b.id, bundle: b.dir, stdio: {}, runtimeRoot: w.runtimeRoot });
+    await w.shim.call("create", {
+      id: b.id,
+      bundle: b.dir,
+      stdio: {},
+      runtimeRoot: w.runtimeRoot,
+      runtime,
+    });
     await w.shim.call("start", { id: b.id });
     const shim = shimPid(w.dir);
     // Exits at about the moment the shim adopts the process from the runtime, and around it.
@@ -806,4 +821,4 @@ Deno.test("shim: quick and slower execs all report their own exit codes", T, asy
     await w.shim.call("wait", { id: b.id });
     await w.shim.call("delete", { id: b.id });
   });
-});
+}

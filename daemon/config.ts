@@ -21,6 +21,8 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** daemon.json `log-opts` for the json-file driver. */
   logOpts: Record<string, string>;
+  /** The cgroup under which containers get theirs (`<parent>/<id>`), unless they name another. */
+  cgroupParent: string;
 }
 
 export const DEFAULTS = {
@@ -29,6 +31,7 @@ export const DEFAULTS = {
   execRoot: "/var/run/berth",
   configFile: "/etc/berth/daemon.json",
   group: "docker",
+  cgroupParent: "/berth",
 } as const;
 
 export class ConfigError extends Error {
@@ -50,6 +53,7 @@ const FLAGS = {
   "registry-mirror": { type: "string", multiple: true },
   "insecure-registry": { type: "string", multiple: true },
   "log-opt": { type: "string", multiple: true },
+  "cgroup-parent": { type: "string" },
   // Accepted for compatibility with dockerd's command lines; live restore is always on.
   "live-restore": { type: "boolean" },
   version: { type: "boolean", short: "v" },
@@ -68,6 +72,7 @@ const FILE_KEYS: Record<string, keyof typeof FLAGS> = {
   "registry-mirrors": "registry-mirror",
   "insecure-registries": "insecure-registry",
   "log-opts": "log-opt",
+  "cgroup-parent": "cgroup-parent",
   "live-restore": "live-restore",
 };
 
@@ -137,6 +142,15 @@ export function parseDaemonArgs(args: string[]): ParsedFlags {
     logOpts[kv.slice(0, i)] = kv.slice(i + 1);
   }
 
+  let cgroupParent: string;
+  try {
+    cgroupParent = normalizeCgroupParent(
+      str("cgroup-parent", "cgroup-parent") ?? DEFAULTS.cgroupParent,
+    );
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+
   return {
     help: false,
     version: false,
@@ -152,8 +166,22 @@ export function parseDaemonArgs(args: string[]): ParsedFlags {
       registryMirrors: list("registry-mirror", "registry-mirrors"),
       insecureRegistries: list("insecure-registry", "insecure-registries"),
       logOpts,
+      cgroupParent,
     },
   };
+}
+
+/**
+ * A cgroup parent as an absolute cgroupfs path ("berth" and "/berth/" are
+ * "/berth"). ".." is refused: a parent must not reach outside the hierarchy.
+ */
+export function normalizeCgroupParent(raw: string): string {
+  const parts = raw.split("/").filter((p) => p && p !== ".");
+  if (parts.includes("..")) {
+    throw new Error(`invalid cgroup parent "${raw}": ".." is not allowed`);
+  }
+  if (parts.length === 0) throw new Error(`invalid cgroup parent "${raw}": empty`);
+  return "/" + parts.join("/");
 }
 
 function readConfigFile(path: string, explicit: boolean): Record<string, unknown> {

@@ -10,6 +10,8 @@
 import assert from "node:assert/strict";
 import { type CliResult, type Dockerd, startDockerd } from "./helpers/dockerd.ts";
 import { T } from "./helpers/fixture.ts";
+import { TEST_CGROUP_PARENT } from "./helpers/leaks.ts";
+import { newCgroupManager } from "../runtime/cgroups/mod.ts";
 import { underScript } from "./helpers/pty.ts";
 
 /** The real Docker CLI of the brief: Debian's docker.io 20.10 (API 1.41). */
@@ -295,6 +297,27 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
       "else cat memory.max cpu.max pids.max; fi",
     ]);
     assert.equal(limits.split(/\s+/).join(" ").trim(), "67108864 50000 100000 50");
+    // --cgroup-parent: the container's cgroups below the one it names (here below the tests' own).
+    const cid = (await ok(d, [
+      ...["run", "-d", "--network", "none", "--cgroup-parent", `${TEST_CGROUP_PARENT}/custom`],
+      ...["busybox", "sleep", "100"],
+    ])).trim();
+    const custom = newCgroupManager(`${TEST_CGROUP_PARENT}/custom/${cid}`, cid);
+    const pidsDir = custom.version === 2 ? custom.paths[""] : custom.paths.pids;
+    assert.ok(Deno.statSync(pidsDir).isDirectory, pidsDir);
+    await ok(d, ["rm", "-f", cid]);
+    await fails(
+      d,
+      ["run", "--rm", "--network", "none", "--cgroup-parent", "../../escape", "busybox", "true"],
+      125,
+      /invalid cgroup parent "\.\.\/\.\.\/escape": "\.\." is not allowed/,
+    );
+    for (const dir of new Set(Object.values(custom.paths))) {
+      try {
+        Deno.removeSync(dir.slice(0, dir.lastIndexOf("/"))); // the empty "custom" parent
+      } catch { /* already gone */ }
+    }
+
     // A memory limit alone allows as much swap again (memory + swap = 2 × memory), as Docker.
     await ok(d, ["create", "--name", "mem2", "--network", "none", "-m", "64m", "busybox", "true"]);
     assert.equal(

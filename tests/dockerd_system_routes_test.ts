@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { type Dockerd, startDockerd } from "./helpers/dockerd.ts";
 import { T } from "./helpers/fixture.ts";
+import { TEST_CGROUP_PARENT } from "./helpers/leaks.ts";
 import { newCgroupManager } from "../runtime/cgroups/mod.ts";
 import { eventMatches } from "../daemon/events_filter.ts";
 import type { EngineEvent } from "../daemon/events.ts";
@@ -95,7 +96,7 @@ async function streamed(d: Dockerd, path: string, n: number, timeoutMs = 10_000)
 
 /** The container's cgroup file, wherever this host's hierarchies are (v1 or v2). */
 function cgroupFile(id: string, v1: [string, string], v2: string): string {
-  const cg = newCgroupManager(`/berth/${id}`, id);
+  const cg = newCgroupManager(`${TEST_CGROUP_PARENT}/${id}`, id);
   const path = cg.version === 2 ? `${cg.paths[""]}/${v2}` : `${cg.paths[v1[0]]}/${v1[1]}`;
   return Deno.readTextFileSync(path).trim();
 }

@@ -188,6 +188,13 @@ Deno.test("bad flags and configuration files are refused clearly", T, async () =
     assert.equal(r.code, 1);
     assert.match(r.stderr, /specified both as a flag and in the configuration file: debug/);
 
+    r = await runDockerd([...base, "--cgroup-parent", "/berth/../../escape"]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /invalid cgroup parent "\/berth\/\.\.\/\.\.\/escape": "\.\." is not allowed/,
+    );
+
     Deno.writeTextFileSync(`${dir}/unknown.json`, JSON.stringify({ "no-such-key": 1 }));
     r = await runDockerd([...base, "--config-file", `${dir}/unknown.json`]);
     assert.equal(r.code, 1);

@@ -134,6 +134,8 @@ export interface HostConfig {
   GroupAdd?: string[] | null;
   Privileged?: boolean;
   ReadonlyRootfs?: boolean;
+  /** The cgroup under which the container's own is made (default: dockerd's --cgroup-parent). */
+  CgroupParent?: string;
   Memory?: number;
   MemorySwap?: number;
   MemoryReservation?: number;

@@ -10,6 +10,7 @@ import type {
   HostConfig,
 } from "../api/types.ts";
 import { badRequest } from "../api/errors.ts";
+import { normalizeCgroupParent } from "../config.ts";
 import type { ImageConfig } from "../images/mod.ts";
 import { resolveCaps } from "./spec.ts";
 import type { ContainerRecord } from "./store.ts";
@@ -62,6 +63,13 @@ export function validateCreate(body: unknown): ContainerCreateBody {
       throw badRequest(
         `conflicting options: cannot specify both --restart and --rm`,
       );
+    }
+  }
+  if (host.CgroupParent) {
+    try {
+      normalizeCgroupParent(host.CgroupParent);
+    } catch (e) {
+      throw badRequest((e as Error).message);
     }
   }
   if (host.Memory && host.Memory < 6 * 1024 * 1024) {

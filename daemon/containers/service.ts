@@ -22,6 +22,7 @@ import { layerDirs, resolveUser } from "./user.ts";
 import { LABELS } from "../containerd/tasks/io.ts";
 import { ImageError } from "../images/errors.ts";
 import { SPEC_TYPE_URL } from "../containerd/tasks/bundle.ts";
+import { cgroupsPathOf } from "./stats.ts";
 
 /** gRPC status codes used here. */
 const CANCELLED = 1, NOT_FOUND = 5, UNAVAILABLE = 14;
@@ -165,7 +166,7 @@ export class ContainerService {
         rootfs: "rootfs",
         user,
         etc,
-        cgroupsPath: `/berth/${id}`,
+        cgroupsPath: cgroupsPathOf(rec, this.engine.config.cgroupParent),
         args: [rec.Path, ...rec.Args],
       });
       // The client's terminal size from the start (API 1.42's ConsoleSize), not after a resize.

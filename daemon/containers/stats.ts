@@ -10,6 +10,7 @@ import type { BlkioEntry, CgroupStats } from "../../runtime/cgroups/mod.ts";
 import { newCgroupManager } from "../../runtime/cgroups/mod.ts";
 import { V1_MEMORY_STAT_KEYS } from "../../runtime/cgroups/stats.ts";
 import { ZERO_TIME } from "./create.ts";
+import { normalizeCgroupParent } from "../config.ts";
 
 export interface BlkioStatEntry {
   major: number;
@@ -63,7 +64,13 @@ export interface StatsJSON {
 }
 
 /** The cgroup dockerd's spec gives a container (daemon/containers/service.ts). */
-export const cgroupsPathOf = (id: string) => `/berth/${id}`;
+/** Where a container's cgroups are: its own CgroupParent, else the daemon's, then its id. */
+export function cgroupsPathOf(rec: ContainerRecord, daemonParent: string): string {
+  const parent = rec.HostConfig.CgroupParent
+    ? normalizeCgroupParent(rec.HostConfig.CgroupParent)
+    : daemonParent;
+  return `${parent}/${rec.Id}`;
+}
 
 const zeroCpu = (): CpuStatsJSON => ({
   cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
@@ -169,8 +176,12 @@ export function systemCpuUsage(): { usage: number; cpus: number } {
  * The container's stats now, or undefined when its cgroup is gone (it
  * stopped). `machineMemory` caps an unlimited memory limit, as dockerd does.
  */
-export function readStats(rec: ContainerRecord, machineMemory: number): StatsJSON | undefined {
-  const cg = newCgroupManager(cgroupsPathOf(rec.Id), rec.Id);
+export function readStats(
+  rec: ContainerRecord,
+  cgroupParent: string,
+  machineMemory: number,
+): StatsJSON | undefined {
+  const cg = newCgroupManager(cgroupsPathOf(rec, cgroupParent), rec.Id);
   const dir = cg.version === 2 ? cg.paths[""] : cg.paths.memory ?? cg.paths.cpuacct;
   let s: CgroupStats;
   try {

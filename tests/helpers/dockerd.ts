@@ -4,6 +4,7 @@
  * fetch over the unix socket. Always stopped and removed by `close()`.
  */
 import { REPO } from "./runtime.ts";
+import { removeTestCgroupParents, TEST_CGROUP_PARENT } from "./leaks.ts";
 
 export interface Dockerd {
   dir: string;
@@ -54,6 +55,9 @@ export async function startDockerd(
     `${dir}/exec`,
     "--config-file",
     `${dir}/daemon.json`,
+    // The tests' own parent cgroup, removed when the last test is done with it.
+    "--cgroup-parent",
+    TEST_CGROUP_PARENT,
     ...(opts.extraArgs ?? []),
   ]);
   if (!existsSync(`${dir}/daemon.json`)) Deno.writeTextFileSync(`${dir}/daemon.json`, "{}\n");
@@ -141,6 +145,7 @@ export async function startDockerd(
       await killContainerd(dir);
       logFile.close();
       if (!opts.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      removeTestCgroupParents();
     },
   };
 }

@@ -21,7 +21,8 @@ const HEADERS = { "Content-Type": "application/json" };
 function sample(engine: Engine, rec: ContainerRecord): StatsJSON {
   const now = engine.containers.find(rec.Id) ?? rec;
   if (!now.State.Running || now.State.Restarting) return zeroStats(now);
-  return readStats(now, Deno.systemMemoryInfo().total) ?? zeroStats(now);
+  return readStats(now, engine.config.cgroupParent, Deno.systemMemoryInfo().total) ??
+    zeroStats(now);
 }
 
 /** A sample with the previous one's CPU numbers and time. */

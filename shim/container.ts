@@ -1,8 +1,11 @@
 /**
- * One container supervised by the shim: its init and exec processes, run
- * through the OCI runtime (`runc create/start/exec/kill/delete`). The runtime
- * exits after each command; the shim, a child subreaper, then becomes the
- * parent of the container's processes and reaps them.
+ * One container supervised by the shim: its init and exec processes. With
+ * berth's own runtime (the default) the shim calls it in-process
+ * (runtime_lib.ts) and the processes are its own children, which Deno reaps.
+ * With a runtime binary named by the caller, every step is that binary's
+ * command (`runc create/start/exec/kill/delete`), which exits after each; the
+ * shim, a child subreaper, then becomes the processes' parent and reaps them
+ * (reaper.ts).
  */
 import {
   CONTAINER_FILES,

@@ -1,7 +1,7 @@
 /**
  * The `shim` role: `shim --dir DIR [--debug]`. Detaches into its own session
- * (containerd's death must not reach it), becomes a child subreaper (so the
- * container's processes become its children when the runtime exits), then
+ * (containerd's death must not reach it), becomes a child subreaper (so
+ * orphans, and the processes a runtime binary leaves, become its children), then
  * serves DIR/shim.sock until its last container is deleted.
  */
 import { PR, prctl, setsid } from "../runtime/linux/libc.ts";

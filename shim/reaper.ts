@@ -1,8 +1,9 @@
 /**
  * Reaping for a child subreaper that lives inside Deno. Deno reaps the
- * children it spawned itself (the runtime invocations); the container's init
- * and exec'd processes become the shim's children only when the runtime
- * exits, and Deno knows nothing of them. So: waitpid() on exactly those pids
+ * children it spawned itself (runtime invocations, and the container
+ * processes the in-process runtime starts); the processes a runtime binary
+ * starts become the shim's children only when that runtime exits, and Deno
+ * knows nothing of them. So: waitpid() on exactly those pids
  * (never waitpid(-1), which would steal Deno's own children), on SIGCHLD and
  * on a slow timer as a backstop, and reap orphaned zombies re-parented to the
  * shim that nobody waits for.

@@ -155,6 +155,16 @@ function demux(data: Uint8Array): { stdout: string; stderr: string } {
   return out;
 }
 
+/** The json-file log of `echo out; echo err >&2`: one line each, nanosecond times. */
+function assertOutErrLog(logPath: string): void {
+  const lines = Deno.readTextFileSync(logPath).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [
+    ["stderr", "err\n"],
+    ["stdout", "out\n"],
+  ]);
+  for (const l of lines) assert.match(l.time, /\.\d{9}Z$/);
+}
+
 Deno.test("shim: create, start, wait; json-file log; events; exits after delete", T, async () => {
   await withShim(async (w) => {
     const b = await w.bundle(["sh", "-c", "echo out; echo err >&2; exit 7"]);
@@ -174,12 +184,7 @@ Deno.test("shim: create, start, wait; json-file log; events; exits after delete"
     // The exit was durable before it was reported.
     const recorded = JSON.parse(Deno.readTextFileSync(`${b.dir}/exits/init.json`));
     assert.deepEqual(recorded, exit);
-    const lines = Deno.readTextFileSync(logPath).trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [
-      ["stderr", "err\n"],
-      ["stdout", "out\n"],
-    ]);
-    for (const l of lines) assert.match(l.time, /\.\d{9}Z$/);
+    assertOutErrLog(logPath);
 
     const shim = shimPid(w.dir);
     await w.shim.call("delete", { id: b.id });
@@ -213,11 +218,7 @@ Deno.test(
       await w.shim.call("kill", { id: b.id, signal: 9 });
       const exit = await w.shim.call("wait", { id: b.id });
       assert.equal(exit.status, 128 + 9);
-      const lines = Deno.readTextFileSync(logPath).trim().split("\n").map((l) => JSON.parse(l));
-      assert.deepEqual(lines.map((l) => [l.stream, l.log]).sort(), [
-        ["stderr", "err\n"],
-        ["stdout", "out\n"],
-      ]);
+      assertOutErrLog(logPath);
       await w.shim.call("delete", { id: b.id });
       assert.throws(() => Deno.statSync(`${w.runtimeRoot}/${b.id}`));
     });

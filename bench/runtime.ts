@@ -23,7 +23,6 @@ import {
   MARKER_ENV,
   removeTemplateRootfs,
   removeTree,
-  templateRootfs,
 } from "../tests/helpers/bundle.ts";
 import { cgroupMounts } from "../tests/helpers/leaks.ts";
 import {
@@ -172,7 +171,6 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
   // The helper removes its template root filesystem at `unload`, which an
   // uncaught error (a closed stdout) skips: removed at the end of this suite
   // (later suites build their own).
-  await templateRootfs();
   onCleanup(removeTemplateRootfs);
   const bundle: Bundle = await makeBundle({ args: ["true"], cgroupsPath: null });
   onCleanup(() => bundle.cleanup());

@@ -109,24 +109,18 @@ export class Container {
       const init = new Proc(INIT, io);
       this.procs.set(INIT, init);
       let pid: number;
+      /** The init's exit when it is the shim's own child; else the reaper watches its pid. */
+      let exit: Promise<number> | undefined;
       if (this.#lib) {
-        let exitCode: number | undefined;
-        let onExit = (code: number) => void (exitCode = code);
         const lib = this.#lib;
-        pid = await spawnInProcess(
-          io,
-          (how) =>
-            lib.create({
-              id: this.id,
-              bundle: this.params.bundle,
-              pidFile: this.#path("init.pid"),
-              noPivot: this.params.noPivot ?? false,
-              ...how,
-            }),
-          (code) => onExit(code),
-        );
-        onExit = (code) => void this.#exited(init, code);
-        if (exitCode !== undefined) onExit(exitCode);
+        ({ pid, exit } = await spawnInProcess(io, (how) =>
+          lib.create({
+            id: this.id,
+            bundle: this.params.bundle,
+            pidFile: this.#path("init.pid"),
+            noPivot: this.params.noPivot ?? false,
+            ...how,
+          })));
       } else {
         pid = await spawnWithStdio(this.#rt, io, {
           name: "init",
@@ -142,7 +136,8 @@ export class Container {
       init.pid = pid;
       this.rec.pid = pid;
       this.#save();
-      if (!this.#lib) watchPid(pid, (code) => this.#exited(init, code));
+      if (exit) exit.then((code) => this.#exited(init, code));
+      else watchPid(pid, (code) => this.#exited(init, code));
       this.#oom.start();
       await this.#listenAttach();
       return pid;
@@ -177,11 +172,12 @@ export class Container {
       };
       if (this.#lib) {
         const lib = this.#lib;
-        p.pid = await spawnInProcess(
+        const spawned = await spawnInProcess(
           p.io,
           (how) => lib.exec({ id: this.id, process: p.spec!, ...how }),
-          (code) => onExit(code),
         );
+        p.pid = spawned.pid;
+        spawned.exit.then((code) => onExit(code));
       } else {
         const specPath = this.#path(`exec-${execId}.json`);
         writeJsonDurable(specPath, p.spec);

@@ -152,8 +152,8 @@ export async function spawnWithStdio(
 /**
  * A container's init (`create`) or an exec process started with berth's
  * runtime in-process: the process is the shim's own child, spawned with pipes
- * for its stdio; `onExit` gets its exit code (128 + signal when killed).
- * Returns its pid.
+ * for its stdio. Returns its pid and its exit code (128 + signal when killed),
+ * which the caller may read once it has recorded the pid.
  */
 export async function spawnInProcess(
   io: ProcessIO,
@@ -162,8 +162,7 @@ export async function spawnInProcess(
     stdio: InitStdio;
     onSpawned: (pid: number) => void;
   }) => Promise<StartedInit>,
-  onExit: (code: number) => void,
-): Promise<number> {
+): Promise<{ pid: number; exit: Promise<number> }> {
   const { terminal, stdin: wantStdin } = wants(io);
   const cons = terminal ? consoleSocket() : undefined;
   try {
@@ -178,14 +177,14 @@ export async function spawnInProcess(
     const { child } = proc;
     // Deno reaps the process; orphans it leaves are the shim's to reap.
     startReaping();
-    child.status.then((s) => {
+    const exit = child.status.then((s) => {
       unmarkSpawned(child.pid);
-      onExit(s.code);
+      return s.code;
     });
     if (!terminal) pumpPipes(io, child, wantStdin);
     if (cons) io.pumpMaster(await cons.master);
     io.pumpStdinPath();
-    return proc.pid;
+    return { pid: proc.pid, exit };
   } finally {
     cons?.close();
     void io.stdinReady();

@@ -275,11 +275,10 @@ export class ContainerService {
     await Promise.race([Promise.all(waits.map((w) => w.connected.promise)), sleep(5000)]);
   }
 
-  /** A start that failed leaves the container stopped with Docker's exit code 128 and the error. */
   /**
-   * Records a failed start on the container. One created with AutoRemove
-   * (`docker run --rm`) is then removed, as Docker does: the CLI waits for
-   * that removal before it exits.
+   * A start that failed leaves the container stopped with Docker's exit code
+   * 128 and the error. One created with AutoRemove (`docker run --rm`) is then
+   * removed, as Docker does: the CLI waits for that removal before it exits.
    */
   async #failStart(rec: ContainerRecord, e: Error): Promise<void> {
     const now = this.engine.containers.find(rec.Id);

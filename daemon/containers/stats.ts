@@ -63,8 +63,10 @@ export interface StatsJSON {
   id?: string;
 }
 
-/** The cgroup dockerd's spec gives a container (daemon/containers/service.ts). */
-/** Where a container's cgroups are: its own CgroupParent, else the daemon's, then its id. */
+/**
+ * The cgroup dockerd's spec gives a container (daemon/containers/service.ts):
+ * below its own CgroupParent, else below the daemon's.
+ */
 export function cgroupsPathOf(rec: ContainerRecord, daemonParent: string): string {
   const parent = rec.HostConfig.CgroupParent
     ? normalizeCgroupParent(rec.HostConfig.CgroupParent)

@@ -25,6 +25,7 @@ import {
   startDaemon,
 } from "../tests/helpers/containerd.ts";
 import { processesMentioning } from "../tests/helpers/leaks.ts";
+import { removeBenchCgroups } from "./runtime.ts";
 import {
   Aborted,
   aborted,
@@ -202,6 +203,11 @@ const suite: Suite = {
     const group = Number(opts.settings.group ?? 10);
     const tpl = await templateRootfs();
     const rootfs = tpl; // mounted read-only: one copy serves every container
+    // Registered first, so it runs last: after both daemons and their containers are gone.
+    onCleanup(() => {
+      const left = removeBenchCgroups();
+      if (left.length) opts.log(`clean-up: cgroups left (still in use?): ${left.join(" ")}`);
+    });
 
     const ours = await startOurs(1);
     const peer = await startPeer();

@@ -33,6 +33,7 @@ import {
 } from "../tests/helpers/image_layers.ts";
 import { processesMentioning } from "../tests/helpers/leaks.ts";
 import { skopeoPush, startRegistry } from "../tests/helpers/registry.ts";
+import { BENCH_CGROUP_PARENT, removeBenchCgroups } from "./runtime.ts";
 import {
   Aborted,
   aborted,
@@ -368,12 +369,22 @@ const suite: Suite = {
     const archive = await busyboxArchive(tmp);
 
     const [oursArgv, oursLabel] = await oursCommand(opts.settings);
-    const insecure = ["--insecure-registry", registry.host];
+    // Both daemons' containers below the bench's parent cgroup, removed at the end (last).
+    const common = [
+      "--insecure-registry",
+      registry.host,
+      "--cgroup-parent",
+      BENCH_CGROUP_PARENT,
+    ];
+    onCleanup(() => {
+      const left = removeBenchCgroups();
+      if (left.length) log(`clean-up: cgroups left (still in use?): ${left.join(" ")}`);
+    });
     const ns = `berthbench${Date.now().toString(36)}`;
     log(`ours: ${oursArgv.join(" ")}`);
-    const ours = await startDaemon("ours", "berth dockerd", oursArgv, insecure);
+    const ours = await startDaemon("ours", "berth dockerd", oursArgv, common);
     const peer = await startDaemon("peer", "dockerd 20.10", [PEER], [
-      ...insecure,
+      ...common,
       "--pidfile",
       `${tmp}/peer.pid`,
       "--bridge",

@@ -117,8 +117,11 @@ function benchCgroupDirs(): string[] {
   );
 }
 
-/** Removes the bench's cgroups (children first; cgroup directories only go with rmdir). */
-function removeCgroups(): string[] {
+/**
+ * Removes the bench's cgroups, /berth-bench included (children first; cgroup
+ * directories only go with rmdir). Returns what could not be removed.
+ */
+export function removeBenchCgroups(): string[] {
   const left: string[] = [];
   const rmdirTree = (dir: string) => {
     let children: string[];
@@ -150,7 +153,7 @@ async function run(opts: BenchOptions): Promise<SuiteResult> {
   const tmp = await Deno.makeTempDir({ prefix: "berth-bench-" });
   onCleanup(() => removeTree(tmp));
   onCleanup(() => {
-    const left = removeCgroups();
+    const left = removeBenchCgroups();
     if (left.length) log(`clean-up: cgroups left (still in use?): ${left.join(" ")}`);
   });
   const ours: Runtime = { key: "ours", argv: oursArgv, root: `${tmp}/root-ours`, live: new Set() };

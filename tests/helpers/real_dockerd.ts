@@ -7,6 +7,7 @@
  */
 import { type CliResult, runDocker } from "./dockerd.ts";
 import { runBerthDocker } from "./cli.ts";
+import { removeTestCgroupParents, TEST_CGROUP_PARENT } from "./leaks.ts";
 
 export interface RealDockerd {
   dir: string;
@@ -79,6 +80,9 @@ export async function startRealDockerd(): Promise<RealDockerd> {
       `${ns}p`,
       "--config-file",
       `${dir}/daemon.json`,
+      // The tests' parent cgroup, not /docker (removed at close).
+      "--cgroup-parent",
+      TEST_CGROUP_PARENT,
     ],
     stdin: "null",
     stdout: "null",
@@ -153,6 +157,7 @@ export async function startRealDockerd(): Promise<RealDockerd> {
       await new Deno.Command("umount", { args: ["-R", `${dir}/data`], stderr: "null" }).output()
         .catch(() => {});
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      removeTestCgroupParents();
     },
   };
 }

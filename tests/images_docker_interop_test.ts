@@ -11,6 +11,7 @@ import { loadImages } from "../daemon/images/load.ts";
 import { saveImages } from "../daemon/images/save.ts";
 import { inspectImage } from "../daemon/images/inspect.ts";
 import { buildImage, ociArchive, richImageLayers, streamOf } from "./helpers/image_layers.ts";
+import { removeTestCgroupParents, TEST_CGROUP_PARENT } from "./helpers/leaks.ts";
 
 const DOCKERD = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((p) => {
   try {
@@ -49,6 +50,9 @@ Deno.test("images: Docker 20.10 loads berth's save, berth loads Docker's", T, as
       "--iptables=false",
       "--ip-masq=false",
       "--bridge=none",
+      // dockerd makes its parent cgroup at start: the tests' own, removed below.
+      "--cgroup-parent",
+      TEST_CGROUP_PARENT,
     ],
     stdin: "null",
     stdout: "null",
@@ -105,5 +109,6 @@ Deno.test("images: Docker 20.10 loads berth's save, berth loads Docker's", T, as
     // dockerd's own containerd exits with it; nothing stays mounted under dir.
     await new Deno.Command("umount", { args: ["-R", `${dir}/root`], stderr: "null" }).output();
     await Deno.remove(dir, { recursive: true });
+    removeTestCgroupParents();
   }
 });

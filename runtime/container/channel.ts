@@ -6,8 +6,8 @@
 
 /** Messages between the runtime (R) and a container's init (I). */
 export type Message =
-  /** R → I: the init is in its cgroup; set up the container. */
-  | { type: "go" }
+  /** R → I: the init is in its cgroup; set up the container as `cfg` says. */
+  | { type: "go"; cfg: InitConfig }
   /** I → R: mounts are ready; run prestart and createRuntime hooks now. */
   | { type: "hooks" }
   /** R → I: hooks done; continue with createContainer hooks and pivot_root. */
@@ -22,6 +22,7 @@ export type Message =
   | { type: "error"; message: string };
 
 import type { State } from "../spec/types.ts";
+import type { InitConfig } from "./init.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

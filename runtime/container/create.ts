@@ -1,23 +1,27 @@
 /**
  * `create`: from a bundle to a container whose init waits for `start`.
  * On any failure nothing is left behind: no state directory, cgroup or init.
+ *
+ * The init's start-up (a whole Deno start-up) is the longest step of create,
+ * so the init is spawned first, from a light read of config.json, and starts
+ * up while this process loads and runs the rest (./create_setup.ts: the full
+ * check of the config, the state record, the cgroups). The init does nothing
+ * before it is told "go"; if the full check refuses the config, or asks for
+ * other namespaces or stdio than the light read saw, it is killed unused.
  */
-import type { State } from "../spec/types.ts";
+import type { Spec } from "../spec/types.ts";
 import type { RuntimeContext } from "../context.ts";
-import { loadSpec } from "../spec/validate.ts";
-import { cgroupVersion, newCgroupManager } from "../cgroups/mod.ts";
-import { runHooks } from "./hooks.ts";
-import { type InitStdio, type StartedInit, startInit, stdioFor } from "./init_process.ts";
+import { CLONE_FLAG } from "./namespaces.ts";
 import {
-  containerDir,
-  type ContainerRecord,
-  OCI_VERSION,
-  processStartTime,
-  saveRecord,
-  startSocketPath,
-  validateId,
-  writeFileAtomic,
-} from "./state.ts";
+  abandonInit,
+  type InitSpawn,
+  type InitStdio,
+  type SpawnedInit,
+  spawnInit,
+  type StartedInit,
+  stdioFor,
+} from "./init_process.ts";
+import { containerDir, type ContainerRecord, validateId } from "./state.ts";
 
 export interface CreateOptions {
   id: string;
@@ -35,6 +39,12 @@ export interface CreateOptions {
   onSpawned?: (pid: number) => void;
 }
 
+/** An init spawned before the config was fully checked, and how it was spawned. */
+export interface EarlyInit {
+  init: SpawnedInit;
+  how: InitSpawn;
+}
+
 export async function createContainer(
   ctx: RuntimeContext,
   opts: CreateOptions,
@@ -46,22 +56,6 @@ export async function createContainer(
   } catch {
     throw new Error(`bundle ${opts.bundle} does not exist`);
   }
-  const { spec, rootfs, warnings } = loadSpec(bundle);
-  for (const w of warnings) ctx.log.warn(w);
-  const process = spec.process!;
-  if (process.terminal && !opts.consoleSocket) {
-    throw new Error("cannot allocate tty if runc will detach without setting console socket");
-  }
-  if (!process.terminal && opts.consoleSocket) {
-    throw new Error("cannot use console socket if runc will not detach or allocate tty");
-  }
-  const namespaces = spec.linux?.namespaces ?? [];
-  if (!namespaces.some((n) => n.type === "mount")) {
-    throw new Error(
-      "config.json: linux.namespaces: berth needs a mount namespace for the container",
-    );
-  }
-
   Deno.mkdirSync(ctx.root, { recursive: true, mode: 0o700 });
   const dir = containerDir(ctx.root, id);
   try {
@@ -70,80 +64,66 @@ export async function createContainer(
     if (e instanceof Deno.errors.AlreadyExists) throw new Error(`container with id exists: ${id}`);
     throw e;
   }
-
-  const cgroup = newCgroupManager(spec.linux?.cgroupsPath, id);
-  const newCgroupNs = namespaces.some((n) => n.type === "cgroup" && !n.path);
-  const stateFor = (pid: number, status: State["status"]): State => ({
-    ociVersion: OCI_VERSION,
-    id,
-    status,
-    pid,
-    bundle,
-    ...(spec.annotations ? { annotations: spec.annotations } : {}),
-  });
-  // Saved before anything is made, so a `delete` after a crash at any later
-  // point finds the cgroups and the init to clean up.
-  const rec: ContainerRecord = {
-    id,
-    bundle,
-    pid: 0,
-    pidStartTime: "",
-    created: new Date().toISOString(),
-    owner: Deno.uid() === 0 ? "root" : String(Deno.uid()),
-    config: spec,
-    rootfs,
-    cgroupPaths: cgroup.paths,
-    creating: true,
-  };
-  saveRecord(ctx.root, rec);
-  let init: StartedInit | undefined;
+  const early = spawnEarly(bundle, dir, opts);
+  let setup: typeof import("./create_setup.ts");
   try {
-    init = await startInit({
-      cfg: {
-        mode: "create",
-        id,
-        spec,
-        rootfs,
-        syncSocket: `${dir}/sync.sock`,
-        startSocket: startSocketPath(ctx.root, id),
-        consoleSocket: opts.consoleSocket,
-        noPivot: opts.noPivot ?? false,
-        preserveFds: opts.preserveFds ?? 0,
-        newCgroupNs,
-        cgroups: { version: cgroupVersion(), paths: cgroup.paths, namespaced: newCgroupNs },
-      },
-      workDir: dir,
-      namespaces,
-      stdio: process.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),
-      // Runs while the new init starts up, before it is told to go on.
-      placeInCgroup: (pid) => {
-        opts.onSpawned?.(pid);
-        rec.pid = pid;
-        rec.pidStartTime = processStartTime(pid) ?? "";
-        saveRecord(ctx.root, rec);
-        cgroup.create();
-        cgroup.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices });
-        cgroup.apply(pid);
-      },
-      stateFor: (pid) => stateFor(pid, "creating"),
-      runtimeHooks: async (state) => {
-        await runHooks("prestart", spec.hooks?.prestart, state);
-        await runHooks("createRuntime", spec.hooks?.createRuntime, state);
-      },
-    });
-    delete rec.creating;
-    saveRecord(ctx.root, rec);
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
-    return { rec, init };
+    // Computed, so that `deno run` loads it now, while the init starts up,
+    // rather than before this module runs.
+    setup = await import(new URL("./create_setup.ts", import.meta.url).href);
   } catch (e) {
-    if (init) {
-      try {
-        init.child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await init.child.status;
-    }
-    await cgroup.destroy().catch(() => {});
+    if (early) await abandonInit(early.init);
     Deno.removeSync(dir, { recursive: true });
     throw e;
+  }
+  return await setup.setUpContainer(ctx, opts, { id, bundle, dir, early });
+}
+
+/** How the init of a container with this config is spawned. */
+export function initSpawnOf(
+  config: Pick<Spec, "process" | "linux">,
+  dir: string,
+  opts: CreateOptions,
+): InitSpawn {
+  return {
+    syncSocket: `${dir}/sync.sock`,
+    namespaces: config.linux?.namespaces ?? [],
+    rootfsPropagation: config.linux?.rootfsPropagation,
+    stdio: config.process?.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),
+  };
+}
+
+/**
+ * Spawns the init from config.json as read, without the full check, when its
+ * namespaces look plain (known types, each once, a mount namespace among
+ * them); otherwise, or on any failure, returns nothing and create spawns the
+ * init after the check, which reports what is wrong.
+ */
+function spawnEarly(bundle: string, dir: string, opts: CreateOptions): EarlyInit | undefined {
+  try {
+    const raw = JSON.parse(Deno.readTextFileSync(`${bundle}/config.json`));
+    const namespaces: unknown = raw?.linux?.namespaces;
+    if (!Array.isArray(namespaces)) return undefined;
+    const seen = new Set<string>();
+    for (const n of namespaces) {
+      const plain = typeof n === "object" && n !== null &&
+        typeof n.type === "string" && n.type in CLONE_FLAG && n.type !== "user" &&
+        n.type !== "time" && !seen.has(n.type) &&
+        (n.path === undefined || (typeof n.path === "string" && n.path.startsWith("/")));
+      if (!plain) return undefined;
+      seen.add(n.type);
+    }
+    const propagation = raw.linux.rootfsPropagation;
+    if (!seen.has("mount") || (propagation !== undefined && typeof propagation !== "string")) {
+      return undefined;
+    }
+    if (raw.process?.terminal !== undefined && typeof raw.process.terminal !== "boolean") {
+      return undefined;
+    }
+    const how = initSpawnOf(raw, dir, opts);
+    const init = spawnInit(how);
+    opts.onSpawned?.(init.pid);
+    return { init, how };
+  } catch {
+    return undefined;
   }
 }

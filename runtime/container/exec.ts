@@ -50,12 +50,12 @@ export async function execInContainer(
   const has = (t: "mount" | "cgroup") => namespaces.some((n) => n.type === t);
   const dir = containerDir(ctx.root, opts.id);
   const init = await startInit({
+    syncSocket: `${dir}/exec-${crypto.randomUUID().slice(0, 8)}.sock`,
     cfg: {
       mode: "exec",
       id: opts.id,
       spec,
       rootfs: c.rec.rootfs,
-      syncSocket: `${dir}/exec-${crypto.randomUUID().slice(0, 8)}.sock`,
       consoleSocket: opts.consoleSocket,
       noPivot: false,
       preserveFds: opts.preserveFds ?? 0,
@@ -66,7 +66,6 @@ export async function execInContainer(
         cgroup: has("cgroup") ? nsPath("cgroup") : undefined,
       },
     },
-    workDir: dir,
     namespaces,
     skip: ["mount", "cgroup"],
     stdio: opts.process.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),

@@ -44,14 +44,12 @@ import { applyProcessCredentials } from "../linux/capabilities.ts";
 import { loadSeccomp, openLibseccomp } from "../linux/seccomp.ts";
 import { connectUnixSocket, listenUnixSocket } from "../linux/unix_socket.ts";
 
-/** What the runtime tells its init, in a JSON file the init reads at start. */
+/** What the runtime tells its init, with "go". */
 export interface InitConfig {
   mode: "create" | "exec";
   id: string;
   spec: Spec;
   rootfs: string;
-  /** The runtime listens here for the init's progress. */
-  syncSocket: string;
   /** create: where the init then waits for `runc start`. */
   startSocket?: string;
   /** Where to send the pty master (process.terminal). */
@@ -70,12 +68,12 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export async function main(args: string[]): Promise<number> {
   // Until execve nothing in the container may open /proc/<us>/exe, mem, fd/...
   prctl(PR.SET_DUMPABLE, 0);
-  const cfg = JSON.parse(Deno.readTextFileSync(args[0])) as InitConfig;
-  const chan = new Channel(await connectUnixSocket(cfg.syncSocket));
+  // The runtime listens on the socket named by our one argument.
+  const chan = new Channel(await connectUnixSocket(args[0]));
   // Who hears of a failure: the runtime until "ready", then `runc start`.
   let reporter: Channel | undefined = chan;
   try {
-    await chan.expect("go");
+    const { cfg } = await chan.expect("go");
     if (cfg.mode === "exec") {
       return await finalizeAndExec(cfg, joinContainer(cfg), chan, "ready");
     }

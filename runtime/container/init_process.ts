@@ -1,23 +1,25 @@
 /**
  * The runtime's side of starting an init (for create) or an exec'd process:
  * enter the namespaces, spawn this program as "init", put it in the cgroup,
- * then walk it through the sync protocol of {@link Channel}.
+ * then walk it through the sync protocol of {@link Channel}, whose first
+ * message carries the init's config.
  */
 import type { Namespace, NamespaceType, Spec, State } from "../spec/types.ts";
 import type { InitConfig } from "./init.ts";
 import { Channel, ChannelClosed } from "./channel.ts";
 import { enterNamespaces } from "./namespaces.ts";
 import { selfCommand } from "../self_exec.ts";
-import { writeFileAtomic } from "./state.ts";
 import { listenUnixSocket } from "../linux/unix_socket.ts";
 
-export interface InitStart {
-  cfg: InitConfig;
-  /** Where the init config and the sync socket are written. */
-  workDir: string;
+/** How an init is born: its namespaces and stdio, and where it reports. */
+export interface InitSpawn {
+  /** The socket the runtime listens on; the init's only argument. */
+  syncSocket: string;
   namespaces: Namespace[];
   /** exec: namespaces the runtime must not enter (the init joins them). */
   skip?: NamespaceType[];
+  /** linux.rootfsPropagation: a shared one keeps the init's mounts visible to the host. */
+  rootfsPropagation?: string;
   /**
    * The init's stdio: the runtime's own ("inherit"), none ("null": with a
    * terminal the caller may be waiting for EOF on pipes it gave the runtime),
@@ -25,12 +27,20 @@ export interface InitStart {
    * that runs the runtime in-process).
    */
   stdio: InitStdio;
+}
+
+/** What the runtime does with an init once it exists. */
+export interface InitDrive {
+  /** Sent with "go": everything the init needs to know. */
+  cfg: InitConfig;
   /** Puts the new pid in the container's cgroup before the init goes on. */
   placeInCgroup: (pid: number) => void;
   /** Runs prestart and createRuntime hooks (create only). */
   runtimeHooks?: (state: State) => Promise<void>;
   stateFor: (pid: number) => State;
 }
+
+export type InitStart = InitSpawn & InitDrive;
 
 export type InitStdio = Record<"stdin" | "stdout" | "stderr", "inherit" | "null" | "piped">;
 
@@ -44,33 +54,61 @@ export interface StartedInit {
   pid: number;
 }
 
-/** Starts the init and returns once it is ready (created, or about to exec). */
-export async function startInit(opts: InitStart): Promise<StartedInit> {
-  const { cfg, workDir } = opts;
-  const cfgPath = `${workDir}/init-${cfg.mode}-${crypto.randomUUID().slice(0, 8)}.json`;
-  writeFileAtomic(cfgPath, JSON.stringify(cfg));
-  const listener = listenUnixSocket(cfg.syncSocket);
-  let child: Deno.ChildProcess | undefined;
+/** An init that exists and waits for "go" on its sync socket. */
+export interface SpawnedInit extends StartedInit {
+  listener: Deno.UnixListener;
+  syncSocket: string;
+}
+
+/**
+ * Starts this program as an init inside the container's namespaces. It
+ * connects to the sync socket and does nothing before the runtime says "go",
+ * so it may be spawned before the config is fully checked (create does, to
+ * overlap the init's start-up with its own work) and killed if it is not.
+ */
+export function spawnInit(opts: InitSpawn): SpawnedInit {
+  const listener = listenUnixSocket(opts.syncSocket);
   try {
     const saved = enterNamespaces(opts.namespaces, {
       skip: opts.skip,
       readonlyExe: true,
-      rootPropagationShared: /shared/.test(cfg.spec.linux?.rootfsPropagation ?? ""),
+      rootPropagationShared: /shared/.test(opts.rootfsPropagation ?? ""),
     });
+    let child: Deno.ChildProcess;
     try {
-      const { command, args } = selfCommand("init", [cfgPath]);
+      const { command, args } = selfCommand("init", [opts.syncSocket]);
       child = new Deno.Command(command, { args, ...opts.stdio, cwd: "/" }).spawn();
     } finally {
       saved.restore();
     }
-    const pid = child.pid;
+    return { child, pid: child.pid, listener, syncSocket: opts.syncSocket };
+  } catch (e) {
+    closeSync(listener, opts.syncSocket);
+    throw e;
+  }
+}
+
+/** Kills an init that will not be used and removes its socket. */
+export async function abandonInit(init: SpawnedInit): Promise<void> {
+  try {
+    init.child.kill("SIGKILL");
+  } catch { /* gone */ }
+  await init.child.status;
+  closeSync(init.listener, init.syncSocket);
+}
+
+/** Walks a spawned init through the sync protocol; returns once it is ready (created, or about to exec). */
+export async function driveInit(init: SpawnedInit, opts: InitDrive): Promise<StartedInit> {
+  const { child, pid } = init;
+  const { cfg } = opts;
+  try {
     // Joining cgroups costs ~10 ms on cgroup v1 (an RCU grace period): done
     // while the init starts up, which it does before waiting for "go".
     opts.placeInCgroup(pid);
-    const conn = await acceptOrExit(listener, child);
+    const conn = await acceptOrExit(init.listener, child);
     const chan = new Channel(conn);
     try {
-      await chan.send({ type: "go" });
+      await chan.send({ type: "go", cfg });
       if (cfg.mode === "create") {
         await chan.expect("hooks");
         const state = opts.stateFor(pid);
@@ -83,22 +121,29 @@ export async function startInit(opts: InitStart): Promise<StartedInit> {
     }
     return { child, pid };
   } catch (e) {
-    if (child) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-    }
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
     if (e instanceof ChannelClosed) throw new Error(`${e.message} (see the runtime's stderr)`);
     throw e;
   } finally {
-    listener.close();
-    for (const p of [cfgPath, cfg.syncSocket]) {
-      try {
-        Deno.removeSync(p);
-      } catch { /* gone */ }
-    }
+    closeSync(init.listener, init.syncSocket);
   }
+}
+
+/** Spawns an init and walks it through the sync protocol. */
+export async function startInit(opts: InitStart): Promise<StartedInit> {
+  return await driveInit(spawnInit(opts), opts);
+}
+
+function closeSync(listener: Deno.UnixListener, path: string): void {
+  try {
+    listener.close();
+  } catch { /* closed */ }
+  try {
+    Deno.removeSync(path);
+  } catch { /* gone */ }
 }
 
 /** Accepts the init's connection, or fails if the init dies first. */

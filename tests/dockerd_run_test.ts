@@ -338,6 +338,24 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
       ]);
       assert.equal(memsw, `${128 << 20}\n`);
     }
+    // The tightest limits Docker accepts: the runtime's own init (a Deno
+    // process, tens of megabytes) must not count against them, in run or exec.
+    assert.equal(
+      await runRm(d, ["-m", "6m", "--pids-limit", "3", "busybox", "echo", "fits"]),
+      "fits\n",
+    );
+    const tight = (await ok(d, [
+      ...["run", "-d", "--network", "none", "-m", "6m", "--pids-limit", "3"],
+      ...["busybox", "sleep", "100"],
+    ])).trim();
+    assert.equal(await ok(d, ["exec", tight, "echo", "in"]), "in\n");
+    await ok(d, ["rm", "-f", tight]);
+    await fails(
+      d,
+      ["run", "--rm", "-m", "5m", "--network", "none", "busybox", "true"],
+      125,
+      /Minimum memory limit allowed is 6MB/,
+    );
     await fails(
       d,
       ["run", "--rm", "-m", "64m", "--memory-swap", "32m", "--network", "none", "busybox", "true"],

@@ -1,7 +1,7 @@
 /**
  * config.json fields, checked from inside the container by what its process
  * prints: hostname, domainname, env, cwd, user, umask, rlimits, oomScoreAdj,
- * the root, mounts, sysctl, devices, cgroup limits, PID 1.
+ * the root, mounts, sysctl, devices, cgroup limits (tight ones too), PID 1.
  */
 import assert from "node:assert/strict";
 import { runOk, shc, T, withContainer } from "./helpers/fixture.ts";
@@ -304,6 +304,31 @@ Deno.test("cgroup limits are visible from inside the container", T, async () => 
     const r = await ctx.rt(["run", "--bundle", ctx.bundle.dir, ctx.id]);
     assert.equal(r.code, 0, describe(r));
     assert.equal(r.stdout, "67108864\n50\n512\n");
+  });
+});
+
+Deno.test("tight limits: 6 MB of memory (Docker's minimum) and 3 pids", T, async () => {
+  // The runtime's init (for berth a Deno process of tens of megabytes and
+  // several threads) must not count against the container's limits.
+  await withContainer({
+    args: ["sleep", "60"],
+    mutate: (s) => {
+      s.linux!.resources!.memory = { limit: 6 * 1024 * 1024 };
+      s.linux!.resources!.pids = { limit: 3 };
+    },
+  }, async (ctx) => {
+    await ctx.ok(["run", "--detach", "--bundle", ctx.bundle.dir, ctx.id]);
+    assert.equal((await ctx.state()).status, "running");
+    const r = await ctx.rt([
+      "exec",
+      ctx.id,
+      "sh",
+      "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max",
+    ]);
+    assert.equal(r.code, 0, describe(r));
+    assert.equal(r.stdout, "6291456\n3\n");
+    await ctx.ok(["kill", ctx.id, "KILL"]);
   });
 });
 

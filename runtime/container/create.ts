@@ -89,6 +89,7 @@ export function initSpawnOf(
     namespaces: config.linux?.namespaces ?? [],
     rootfsPropagation: config.linux?.rootfsPropagation,
     stdio: config.process?.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),
+    onSpawned: opts.onSpawned,
   };
 }
 
@@ -120,9 +121,7 @@ function spawnEarly(bundle: string, dir: string, opts: CreateOptions): EarlyInit
       return undefined;
     }
     const how = initSpawnOf(raw, dir, opts);
-    const init = spawnInit(how);
-    opts.onSpawned?.(init.pid);
-    return { init, how };
+    return { init: spawnInit(how), how };
   } catch {
     return undefined;
   }

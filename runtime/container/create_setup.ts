@@ -11,6 +11,7 @@ import { runHooks } from "./hooks.ts";
 import {
   abandonInit,
   driveInit,
+  type InitSpawn,
   type SpawnedInit,
   spawnInit,
   type StartedInit,
@@ -92,14 +93,11 @@ export async function setUpContainer(
   try {
     saveRecord(ctx.root, rec);
     const how = initSpawnOf(spec, dir, opts);
-    if (early && JSON.stringify(early.how) !== JSON.stringify(how)) {
+    if (early && !sameSpawn(early.how, how)) {
       spawned = undefined;
       await abandonInit(early.init);
     }
-    if (!spawned) {
-      spawned = spawnInit(how);
-      opts.onSpawned?.(spawned.pid);
-    }
+    spawned ??= spawnInit(how);
     init = await driveInit(spawned, {
       cfg: {
         mode: "create",
@@ -113,15 +111,14 @@ export async function setUpContainer(
         newCgroupNs,
         cgroups: { version: cgroupVersion(), paths: manager.paths, namespaced: newCgroupNs },
       },
-      // Runs before the init is told to go on.
-      placeInCgroup: (pid) => {
+      prepare: (pid) => {
         rec.pid = pid;
         rec.pidStartTime = processStartTime(pid) ?? "";
         saveRecord(ctx.root, rec);
         manager.create();
         manager.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices });
-        manager.apply(pid);
       },
+      placeInCgroup: (pid) => manager.apply(pid),
       stateFor: (pid) => stateFor(pid, "creating"),
       runtimeHooks: async (state) => {
         await runHooks("prestart", spec.hooks?.prestart, state);
@@ -146,4 +143,11 @@ export async function setUpContainer(
     Deno.removeSync(dir, { recursive: true });
     throw e;
   }
+}
+
+/** The same namespaces, propagation and stdio (the callback is the caller's own either way). */
+function sameSpawn(a: InitSpawn, b: InitSpawn): boolean {
+  const key = (s: InitSpawn) =>
+    JSON.stringify([s.syncSocket, s.namespaces, s.rootfsPropagation, s.skip, s.stdio]);
+  return key(a) === key(b);
 }

@@ -69,10 +69,8 @@ export async function execInContainer(
     namespaces,
     skip: ["mount", "cgroup"],
     stdio: opts.process.terminal ? stdioFor("null") : opts.stdio ?? stdioFor("inherit"),
-    placeInCgroup: (pid) => {
-      opts.onSpawned?.(pid);
-      cgroup.apply(pid);
-    },
+    onSpawned: opts.onSpawned,
+    placeInCgroup: (pid) => cgroup.apply(pid),
     stateFor: () => {
       throw new Error("internal: no hooks for exec");
     },

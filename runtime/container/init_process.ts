@@ -27,13 +27,22 @@ export interface InitSpawn {
    * that runs the runtime in-process).
    */
   stdio: InitStdio;
+  /** Called with the pid right after the spawn (an in-process caller's reaper must know it). */
+  onSpawned?: (pid: number) => void;
 }
 
 /** What the runtime does with an init once it exists. */
 export interface InitDrive {
   /** Sent with "go": everything the init needs to know. */
   cfg: InitConfig;
-  /** Puts the new pid in the container's cgroup before the init goes on. */
+  /** Runs while the init starts up: record the pid, make the cgroups. */
+  prepare?: (pid: number) => void;
+  /**
+   * Puts the init in the container's cgroup once it has started up (it has
+   * connected), before it goes on. Not earlier: a Deno start-up allocates
+   * tens of megabytes, which would count against the container's memory
+   * limit (Docker allows 6 MB) and its pids limit, and stay charged to it.
+   */
   placeInCgroup: (pid: number) => void;
   /** Runs prestart and createRuntime hooks (create only). */
   runtimeHooks?: (state: State) => Promise<void>;
@@ -81,6 +90,7 @@ export function spawnInit(opts: InitSpawn): SpawnedInit {
     } finally {
       saved.restore();
     }
+    opts.onSpawned?.(child.pid);
     return { child, pid: child.pid, listener, syncSocket: opts.syncSocket };
   } catch (e) {
     closeSync(listener, opts.syncSocket);
@@ -102,10 +112,9 @@ export async function driveInit(init: SpawnedInit, opts: InitDrive): Promise<Sta
   const { child, pid } = init;
   const { cfg } = opts;
   try {
-    // Joining cgroups costs ~10 ms on cgroup v1 (an RCU grace period): done
-    // while the init starts up, which it does before waiting for "go".
-    opts.placeInCgroup(pid);
+    opts.prepare?.(pid);
     const conn = await acceptOrExit(init.listener, child);
+    opts.placeInCgroup(pid);
     const chan = new Channel(conn);
     try {
       await chan.send({ type: "go", cfg });

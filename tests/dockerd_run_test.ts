@@ -350,6 +350,11 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
     ])).trim();
     assert.equal(await ok(d, ["exec", tight, "echo", "in"]), "in\n");
     await ok(d, ["rm", "-f", tight]);
+    // --ulimit reaches the process (a low nofile too, which the init itself could not live with).
+    assert.equal(
+      await runRm(d, ["--ulimit", "nofile=16:32", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"]),
+      "16\n32\n",
+    );
     await fails(
       d,
       ["run", "--rm", "-m", "5m", "--network", "none", "busybox", "true"],

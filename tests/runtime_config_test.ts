@@ -101,6 +101,20 @@ Deno.test("rlimits", T, async (t) => {
     assert.equal(hard, "4096");
     assert.match(nproc, /^Max processes\s+300\s+400\s+processes\s*$/);
   });
+  await t.step("a low RLIMIT_NOFILE, through create, start and exec", async () => {
+    // The limit is the process's: the runtime's init (which holds more files
+    // than that) must still be able to take `start`, and exec to join.
+    await withContainer({
+      args: shc("ulimit -n; sleep 60"),
+      mutate: (s) => void (s.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 16, hard: 16 }]),
+    }, async (ctx) => {
+      await ctx.ok(["create", "--bundle", ctx.bundle.dir, ctx.id]);
+      await ctx.ok(["start", ctx.id]);
+      assert.equal((await ctx.state()).status, "running");
+      assert.equal(await ctx.ok(["exec", ctx.id, "sh", "-c", "ulimit -n"]), "16\n");
+      await ctx.ok(["kill", ctx.id, "KILL"]);
+    });
+  });
 });
 
 Deno.test("oomScoreAdj", T, async () => {

@@ -194,7 +194,6 @@ function prepareProcess(spec: Spec, slave: number | undefined): PreparedProcess 
   if (p.oomScoreAdj !== undefined) {
     Deno.writeTextFileSync("/proc/self/oom_score_adj", String(p.oomScoreAdj));
   }
-  for (const r of p.rlimits ?? []) prlimit(0, RLIMIT[r.type], BigInt(r.soft), BigInt(r.hard));
   try {
     chdir(p.cwd);
   } catch (e) {
@@ -262,6 +261,10 @@ async function finalizeAndExec(
     close(proc.slave);
   }
   umask(p.user.umask ?? 0o022);
+  // Here, not earlier: the limits are the process's, and this one (a Deno
+  // process with dozens of open files) still has to accept `start` and
+  // answer it; a low RLIMIT_NOFILE would make that fail.
+  for (const r of p.rlimits ?? []) prlimit(0, RLIMIT[r.type], BigInt(r.soft), BigInt(r.hard));
   const seccomp = cfg.spec.linux?.seccomp;
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
   if (seccomp && !p.noNewPrivileges) loadSeccomp(seccomp);

@@ -116,9 +116,9 @@ export async function setUpContainer(
         rec.pidStartTime = processStartTime(pid) ?? "";
         saveRecord(ctx.root, rec);
         manager.create();
-        manager.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices });
       },
       placeInCgroup: (pid) => manager.apply(pid),
+      onReady: () => manager.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices }),
       stateFor: (pid) => stateFor(pid, "creating"),
       runtimeHooks: async (state) => {
         await runHooks("prestart", spec.hooks?.prestart, state);

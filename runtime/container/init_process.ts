@@ -44,6 +44,13 @@ export interface InitDrive {
    * limit (Docker allows 6 MB) and its pids limit, and stay charged to it.
    */
   placeInCgroup: (pid: number) => void;
+  /**
+   * Runs once the init is ready, before the caller hears of it: create sets
+   * the cgroup's limits here, as runc does, so that the init's own set-up
+   * (a Deno process doing in JS what runc's does in Go) is not slowed by a
+   * tiny CPU quota; the user's process starts under them all the same.
+   */
+  onReady?: () => void;
   /** Runs prestart and createRuntime hooks (create only). */
   runtimeHooks?: (state: State) => Promise<void>;
   stateFor: (pid: number) => State;
@@ -125,6 +132,7 @@ export async function driveInit(init: SpawnedInit, opts: InitDrive): Promise<Sta
         await chan.send({ type: "resume", state });
       }
       await chan.expect("ready");
+      opts.onReady?.();
     } finally {
       chan.close();
     }

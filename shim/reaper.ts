@@ -9,6 +9,7 @@
  * shim that nobody waits for.
  */
 import { decodeWaitStatus, libc, WNOHANG } from "../runtime/linux/libc.ts";
+import { awaitedChildren } from "../runtime/linux/spawn.ts";
 
 type OnExit = (status: number) => void;
 
@@ -72,7 +73,8 @@ function reapOrphans(): void {
   const self = Deno.pid;
   for (const entry of Deno.readDirSync("/proc")) {
     const pid = Number(entry.name);
-    if (!pid || watched.has(pid) || spawned.has(pid)) continue;
+    // Programs the in-process runtime runs (hooks) are waited for by it.
+    if (!pid || watched.has(pid) || spawned.has(pid) || awaitedChildren.has(pid)) continue;
     let stat: string;
     try {
       stat = Deno.readTextFileSync(`/proc/${pid}/stat`);

@@ -1,9 +1,11 @@
 /**
- * OCI hooks: each one is a program given the container's state on stdin,
- * killed when its timeout passes. A failing hook fails the lifecycle step it
+ * OCI hooks: each one is a program run with exactly its path, args (argv[0]
+ * included) and env, given the container's state on stdin, and killed when
+ * its timeout passes. A failing hook fails the lifecycle step it
  * belongs to (except poststart and poststop, whose failures are warnings).
  */
 import type { Hook, State } from "../spec/types.ts";
+import { runProgram } from "../linux/spawn.ts";
 
 export type HookPhase =
   | "prestart"
@@ -24,46 +26,20 @@ export async function runHooks(
 }
 
 async function runHook(name: string, hook: Hook, state: State): Promise<void> {
-  const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
-  const env: Record<string, string> = {};
-  for (const kv of hook.env ?? []) {
-    const eq = kv.indexOf("=");
-    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
-  let child: Deno.ChildProcess;
+  let r;
   try {
-    child = new Deno.Command(hook.path, {
-      args,
-      env,
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    r = await runProgram(hook.path, hook.args?.length ? hook.args : [hook.path], hook.env ?? [], {
+      stdin: new TextEncoder().encode(JSON.stringify(state)),
+      timeoutMs: hook.timeout ? hook.timeout * 1000 : undefined,
+    });
   } catch (e) {
     throw new Error(`hook ${name} (${hook.path}): cannot run: ${(e as Error).message}`);
   }
-  void argv0; // Deno.Command cannot set argv[0]; the hook sees its path there.
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(state))).catch(() => {});
-  await writer.close().catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut = false;
-  if (hook.timeout) {
-    timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, hook.timeout * 1000);
-  }
-  const out = await child.output();
-  clearTimeout(timer);
-  if (timedOut) throw new Error(`hook ${name} (${hook.path}) timed out after ${hook.timeout}s`);
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim();
+  if (r.timedOut) throw new Error(`hook ${name} (${hook.path}) timed out after ${hook.timeout}s`);
+  if (r.code !== 0) {
+    const err = r.stderr.trim();
     throw new Error(
-      `hook ${name} (${hook.path}) failed with exit code ${out.code}${err ? `: ${err}` : ""}`,
+      `hook ${name} (${hook.path}) failed with exit code ${r.code}${err ? `: ${err}` : ""}`,
     );
   }
 }

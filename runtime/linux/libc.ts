@@ -95,6 +95,24 @@ const symbols = {
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  posix_spawn: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
+  posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  pollBlocking: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -464,21 +482,24 @@ function ptrValue(buf: ArrayBufferView): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 
+/**
+ * A NULL-terminated array of C strings (argv, envp). The strings are pushed
+ * onto `keep`, which must stay reachable until the call that uses the table.
+ */
+export function cstrTable(items: string[], keep: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const ptrs = new BigUint64Array(items.length + 1);
+  items.forEach((s, i) => {
+    const c = cstr(s);
+    keep.push(c);
+    ptrs[i] = ptrValue(c);
+  });
+  return new Uint8Array(ptrs.buffer);
+}
+
 /** Replaces this process with `path`. Returns only by throwing. */
 export function execve(path: string, argv: string[], env: string[]): never {
   const keep: Uint8Array[] = [];
-  const table = (items: string[]) => {
-    const ptrs = new BigUint64Array(items.length + 1);
-    items.forEach((s, i) => {
-      const c = cstr(s);
-      keep.push(c);
-      ptrs[i] = ptrValue(c);
-    });
-    return new Uint8Array(ptrs.buffer);
-  };
-  const argvBuf = table(argv);
-  const envBuf = table(env);
-  libc().execve(cstr(path), argvBuf, envBuf);
+  libc().execve(cstr(path), cstrTable(argv, keep), cstrTable(env, keep));
   throw new Errno("execve", errno(), path);
 }
 

@@ -42,6 +42,7 @@ const BUSYBOX_APPLETS = [
   "touch",
   "kill",
   "printf",
+  "tty",
   "tr",
   "sort",
 ];
@@ -56,8 +57,15 @@ export function realDockerdAvailable(): boolean {
   }
 }
 
-export async function startRealDockerd(): Promise<RealDockerd> {
+/**
+ * `setup` may put files in the daemon's directory before it starts, and
+ * returns its daemon.json (default: empty).
+ */
+export async function startRealDockerd(
+  setup: (dir: string) => Record<string, unknown> = () => ({}),
+): Promise<RealDockerd> {
   const dir = await Deno.makeTempDir({ prefix: "berth-test-realdockerd-" });
+  const daemonJson = setup(dir);
   const socket = `${dir}/docker.sock`;
   const ns = `berthtest${Date.now().toString(36)}`;
   const child = new Deno.Command("/usr/sbin/dockerd", {
@@ -88,7 +96,7 @@ export async function startRealDockerd(): Promise<RealDockerd> {
     stdout: "null",
     stderr: "piped",
   });
-  Deno.writeTextFileSync(`${dir}/daemon.json`, "{}\n");
+  Deno.writeTextFileSync(`${dir}/daemon.json`, JSON.stringify(daemonJson) + "\n");
   const proc = child.spawn();
   const errLog = await Deno.open(`${dir}/dockerd.err`, { write: true, create: true });
   proc.stderr.pipeTo(errLog.writable).catch(() => {});

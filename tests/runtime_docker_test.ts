@@ -1,0 +1,101 @@
+/**
+ * A real Docker engine uses berth's runtime in runc's place: Debian's dockerd
+ * (docker.io 20.10 with its containerd 1.6 and containerd-shim-runc-v2, on a
+ * temporary socket and root: helpers/real_dockerd.ts) gets berth as a runtime
+ * in daemon.json ("runtimes"), and the real Docker CLI runs containers with
+ * `--runtime berth`: output and exit codes, a TTY, a detached container that
+ * is exec'd into, listed by `docker top`, paused, resumed and stopped (SIGKILL
+ * after the timeout), and the tightest limits Docker accepts. The runtime is
+ * reached through a wrapper that records every call, so the test knows that
+ * the engine really went through berth.
+ */
+import assert from "node:assert/strict";
+import { T } from "./helpers/fixture.ts";
+import { realDockerdAvailable, startRealDockerd } from "./helpers/real_dockerd.ts";
+import { runtimeArgv } from "./helpers/runtime.ts";
+import type { CliResult } from "./helpers/dockerd.ts";
+
+const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+Deno.test({
+  name: "Docker's own dockerd runs containers through berth's runtime (--runtime berth)",
+  ignore: !realDockerdAvailable(),
+  ...T,
+  fn: async (t) => {
+    let calls = "";
+    const engine = await startRealDockerd((dir) => {
+      calls = `${dir}/runtime-calls.log`;
+      const wrapper = `${dir}/berth-runc`;
+      Deno.writeTextFileSync(
+        wrapper,
+        `#!/bin/sh
+echo "$*" >> ${shq(calls)}
+export DENO_NO_UPDATE_CHECK=1
+exec ${runtimeArgv().map(shq).join(" ")} "$@"
+`,
+      );
+      Deno.chmodSync(wrapper, 0o755);
+      return { runtimes: { berth: { path: wrapper } } };
+    });
+    const why = (r: CliResult) =>
+      `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}\n` +
+      `--- runtime calls ---\n${readOr(calls)}`;
+    const docker = async (args: string[], code = 0) => {
+      const r = await engine.docker(args);
+      assert.equal(r.code, code, `docker ${args.join(" ")}: ${why(r)}`);
+      return r.stdout;
+    };
+    const run = ["run", "--runtime", "berth", "--network", "none"];
+    try {
+      await t.step("run: output and exit code", async () => {
+        assert.equal(await docker([...run, "--rm", "busybox", "echo", "hello"]), "hello\n");
+        await docker([...run, "--rm", "busybox", "sh", "-c", "exit 3"], 3);
+        // The engine went through berth: create, start and delete of that container.
+        for (const cmd of ["create", "start", "delete"]) {
+          assert.match(readOr(calls), new RegExp(`(^| )${cmd} `, "m"), cmd);
+        }
+      });
+
+      await t.step("run -t: the process's stdio is a pty", async () => {
+        assert.match(
+          await docker([...run, "--rm", "-t", "busybox", "tty"]),
+          /^\/dev\/pts\/\d+\r?\n$/,
+        );
+      });
+
+      await t.step("a detached container: exec, top, pause, unpause, stop", async () => {
+        const id = (await docker([...run, "-d", "busybox", "sleep", "100"])).trim();
+        assert.equal(await docker(["exec", id, "echo", "in"]), "in\n");
+        await docker(["exec", id, "sh", "-c", "exit 4"], 4);
+        assert.match(await docker(["exec", "-t", id, "tty"]), /^\/dev\/pts\/\d+\r?\n$/);
+        assert.match(await docker(["top", id]), /sleep 100/);
+        await docker(["pause", id]);
+        assert.equal(await docker(["inspect", "-f", "{{.State.Status}}", id]), "paused\n");
+        await docker(["unpause", id]);
+        assert.equal(await docker(["inspect", "-f", "{{.State.Status}}", id]), "running\n");
+        // sleep as PID 1 ignores SIGTERM: the engine kills it after the timeout.
+        await docker(["stop", "-t", "1", id]);
+        assert.equal(await docker(["inspect", "-f", "{{.State.ExitCode}}", id]), "137\n");
+        await docker(["rm", id]);
+      });
+
+      await t.step("the tightest limits Docker accepts", async () => {
+        const out = await docker([
+          ...[...run, "--rm", "-m", "6m", "--pids-limit", "3", "--ulimit", "nofile=16:16"],
+          ...["busybox", "sh", "-c", "ulimit -n; cat /sys/fs/cgroup/memory/memory.limit_in_bytes"],
+        ]);
+        assert.equal(out, "16\n6291456\n");
+      });
+    } finally {
+      await engine.close();
+    }
+  },
+});
+
+function readOr(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "(none)";
+  }
+}

@@ -4,8 +4,9 @@
  * temporary socket and root: helpers/real_dockerd.ts) gets berth as a runtime
  * in daemon.json ("runtimes"), and the real Docker CLI runs containers with
  * `--runtime berth`: output and exit codes, a TTY, a detached container that
- * is exec'd into, listed by `docker top`, paused, resumed and stopped (SIGKILL
- * after the timeout), and the tightest limits Docker accepts. The runtime is
+ * is exec'd into (as another user too), listed by `docker top`, paused,
+ * resumed, updated, stopped (SIGKILL after the timeout) and started again, a
+ * restarted container's logs, and the tightest limits Docker accepts. The runtime is
  * reached through a wrapper that records every call, so the test knows that
  * the engine really went through berth.
  */
@@ -73,10 +74,29 @@ exec ${runtimeArgv().map(shq).join(" ")} "$@"
         assert.equal(await docker(["inspect", "-f", "{{.State.Status}}", id]), "paused\n");
         await docker(["unpause", id]);
         assert.equal(await docker(["inspect", "-f", "{{.State.Status}}", id]), "running\n");
+        // runc update, from the shim.
+        await docker(["update", "--memory", "48m", "--memory-swap", "96m", id]);
+        assert.equal(
+          await docker(["exec", id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]),
+          `${48 << 20}\n`,
+        );
+        assert.equal(await docker(["exec", "-u", "nobody", id, "id", "-u"]), "65534\n");
         // sleep as PID 1 ignores SIGTERM: the engine kills it after the timeout.
         await docker(["stop", "-t", "1", id]);
         assert.equal(await docker(["inspect", "-f", "{{.State.ExitCode}}", id]), "137\n");
-        await docker(["rm", id]);
+        // A restart creates the container in the runtime again; its log spans both runs.
+        await docker(["start", id]);
+        await docker(["rm", "-f", id]);
+        const logged =
+          (await docker([...run, "-d", "busybox", "sh", "-c", "echo one; echo two >&2"]))
+            .trim();
+        await docker(["wait", logged]);
+        await docker(["restart", "-t", "1", logged]);
+        await docker(["wait", logged]);
+        const logs = await engine.docker(["logs", logged]);
+        assert.equal(logs.stdout, "one\none\n", why(logs));
+        assert.equal(logs.stderr, "two\ntwo\n", why(logs));
+        await docker(["rm", logged]);
       });
 
       await t.step("the tightest limits Docker accepts", async () => {

@@ -9,6 +9,9 @@
  * - v1: cgroup (v1) hierarchies, one per mount (e.g. /sys/fs/cgroup/cpu,cpuacct).
  *   A hybrid host (v1 hierarchies plus a cgroup2 at /sys/fs/cgroup/unified,
  *   which holds few or no controllers) is treated as v1.
+ *   As runc does, a container joins every hierarchy: the controllers', the
+ *   named ones without controllers (name=systemd, which systemd in a
+ *   container needs) and a hybrid host's cgroup2 (path key "unified").
  *
  * cgroupsPath: "/a/b" is that path below the root of every hierarchy; a
  * relative "a/b" is taken from the root too (runc would take it from its own
@@ -31,13 +34,13 @@ export type CgroupLayout =
   | { version: 2; root: string }
   | {
     version: 1;
-    /** Controller → mount point (comounted controllers share one). */
+    /** Controller (or "name=..." hierarchy) → mount point (comounted controllers share one). */
     mounts: Record<string, string>;
     /** The cgroup2 mount of a hybrid host, if any (not used for limits). */
     unified?: string;
   };
 
-/** The v1 controllers berth manages (name=systemd and other named hierarchies are not). */
+/** The v1 controllers berth knows (named hierarchies, "name=...", are joined too). */
 const V1_CONTROLLERS = new Set([
   "cpu",
   "cpuacct",
@@ -76,7 +79,7 @@ export function parseLayout(mountinfo: string): CgroupLayout {
     }
     for (const opt of superOpts.split(",")) {
       // The first mount of a hierarchy wins (later ones are usually bind mounts).
-      if (V1_CONTROLLERS.has(opt)) mounts[opt] ??= mountPoint;
+      if (V1_CONTROLLERS.has(opt) || opt.startsWith("name=")) mounts[opt] ??= mountPoint;
     }
   }
   if (Object.keys(mounts).length) return { version: 1, mounts, unified };
@@ -84,6 +87,9 @@ export function parseLayout(mountinfo: string): CgroupLayout {
   if (unified) return { version: 2, root: unified };
   throw new Error("cgroup: no cgroup filesystem is mounted (see /proc/self/mountinfo)");
 }
+
+/** The path key, on a v1 host, of a hybrid host's cgroup2 hierarchy. */
+export const HYBRID_UNIFIED = "unified";
 
 let cached: CgroupLayout | undefined;
 
@@ -128,6 +134,7 @@ export function newCgroupManager(
   if (layout.version === 2) return new V2Manager(layout.root + path);
   const paths: Record<string, string> = {};
   for (const [ctrl, mount] of Object.entries(layout.mounts)) paths[ctrl] = mount + path;
+  if (layout.unified) paths[HYBRID_UNIFIED] = layout.unified + path;
   return new V1Manager(paths);
 }
 

@@ -139,12 +139,15 @@ Deno.test("parseLayout: pure v2, hybrid, comounted v1 and escapes", () => {
     net_cls: "/sys/fs/cgroup/net_cls,net_prio",
     net_prio: "/sys/fs/cgroup/net_cls,net_prio",
     freezer: "/mnt/other dir",
+    "name=systemd": "/sys/fs/cgroup/systemd",
   });
-  // Comounted controllers share one directory; name=systemd is not managed.
+  // Comounted controllers share one directory; the named hierarchy and the
+  // hybrid host's cgroup2 are joined too (as runc does).
   const m = newCgroupManager("/a", "x", l);
   assert.equal(m.paths.cpu, "/sys/fs/cgroup/cpu,cpuacct/a");
   assert.equal(m.paths.cpuacct, m.paths.cpu);
-  assert.equal(Object.keys(m.paths).some((k) => k.includes("systemd")), false);
+  assert.equal(m.paths["name=systemd"], "/sys/fs/cgroup/systemd/a");
+  assert.equal(m.paths.unified, "/sys/fs/cgroup/unified/a");
 
   assert.throws(() => parseLayout("1 2 0:1 / / rw - ext4 /dev/vda rw\n"), /no cgroup filesystem/);
 });

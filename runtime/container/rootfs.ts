@@ -14,6 +14,7 @@ import {
   mknod,
   MNT_DETACH,
   mount,
+  mountFlagsOf,
   MS,
   O,
   open,
@@ -394,5 +395,7 @@ function readonlyPath(path: string): void {
     return;
   }
   mount(path, path, null, MS.BIND | MS.REC, null);
-  mount(null, path, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
+  // Keeping nosuid, nodev, noexec and the atime flags of the mount below (as runc does).
+  const kept = mountFlagsOf(path);
+  mount(null, path, null, kept | MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
 }

@@ -95,6 +95,7 @@ const symbols = {
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   posix_spawn: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
@@ -227,6 +228,35 @@ export function setns(fd: number, nstype: number, what = ""): void {
 }
 
 // ---- mounts ------------------------------------------------------------------
+
+/**
+ * The per-mount flags of the mount holding `path` (statfs f_flags) as MS_*
+ * flags that a bind remount must repeat: a remount replaces them all, and the
+ * kernel refuses to clear locked ones.
+ */
+export function mountFlagsOf(path: string): number {
+  const buf = new BigUint64Array(15); // struct statfs: f_flags is the 11th word on x86_64 and aarch64
+  check(libc().statfs(cstr(path), new Uint8Array(buf.buffer)), "statfs", path);
+  const st = Number(buf[10]);
+  const ST = {
+    RDONLY: 1,
+    NOSUID: 2,
+    NODEV: 4,
+    NOEXEC: 8,
+    NOATIME: 1024,
+    NODIRATIME: 2048,
+    RELATIME: 4096,
+  };
+  let flags = 0;
+  if (st & ST.RDONLY) flags |= MS.RDONLY;
+  if (st & ST.NOSUID) flags |= MS.NOSUID;
+  if (st & ST.NODEV) flags |= MS.NODEV;
+  if (st & ST.NOEXEC) flags |= MS.NOEXEC;
+  if (st & ST.NOATIME) flags |= MS.NOATIME;
+  if (st & ST.NODIRATIME) flags |= MS.NODIRATIME;
+  if (st & ST.RELATIME) flags |= MS.RELATIME;
+  return flags;
+}
 
 export const MS = {
   RDONLY: 1,

@@ -43,6 +43,12 @@ const BUSYBOX_APPLETS = [
   "kill",
   "printf",
   "tty",
+  "grep",
+  "cut",
+  "sed",
+  "df",
+  "tail",
+  "umask",
   "tr",
   "sort",
 ];

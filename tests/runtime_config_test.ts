@@ -272,18 +272,30 @@ Deno.test("linux.devices: a device node made and allowed by the config", T, asyn
     );
     assert.equal(out, "character special file 1:3 620 0:5\nwritten\n");
   });
-  await t.step("/dev/fuse (c 10:229) without a cgroup rule is denied", async () => {
-    const out = await runOk(
-      shc(
-        "stat -c '%F %t:%T' /dev/fuse; if cat /dev/fuse 2>/dev/null; then :; else echo denied; fi",
-      ),
-      {
-        mutate: (s) => {
-          s.linux!.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229 }];
-        },
+  // loop-control (c 10:237) opens for anyone the devices cgroup lets through.
+  const probe = "(true < /dev/lc) 2>/dev/null && echo read || echo no-read; " +
+    "(true > /dev/lc) 2>/dev/null && echo write || echo no-write";
+  await t.step("a node in linux.devices gets no access of its own (as runc)", async () => {
+    const out = await runOk(shc(`stat -c '%F %t:%T' /dev/lc; ${probe}`), {
+      mutate: (s) =>
+        void (s.linux!.devices = [{ type: "c", path: "/dev/lc", major: 10, minor: 237 }]),
+    });
+    assert.equal(out, "character special file a:ed\nno-read\nno-write\n");
+  });
+  await t.step("its rule's access only: read-only", async () => {
+    const out = await runOk(shc(probe), {
+      mutate: (s) => {
+        s.linux!.devices = [{ type: "c", path: "/dev/lc", major: 10, minor: 237 }];
+        s.linux!.resources!.devices!.push({
+          allow: true,
+          type: "c",
+          major: 10,
+          minor: 237,
+          access: "r",
+        });
       },
-    );
-    assert.equal(out, "character special file a:e5\ndenied\n");
+    });
+    assert.equal(out, "read\nno-write\n");
   });
 });
 

@@ -129,6 +129,11 @@ exec ${runtimeArgv().map(shq).join(" ")} "$@"
           "ls /sys/fs/cgroup; ls -la /dev | sed 's/ [A-Z][a-z][a-z] .*:[0-9][0-9] / /'",
           "echo mounts; cut -d' ' -f4- /proc/self/mountinfo | sort",
           "touch /probe 2>&1 || true",
+          // The device rules as a set: the kernel lists them in the order written.
+          "cd /sys/fs/cgroup && sort devices/devices.list && cat memory/memory.limit_in_bytes " +
+          "memory/memory.soft_limit_in_bytes memory/memory.memsw.limit_in_bytes " +
+          "memory/memory.swappiness memory/memory.oom_control cpu/cpu.shares cpu/cpu.cfs_quota_us " +
+          "cpu/cpu.cfs_period_us cpuset/cpuset.cpus pids/pids.max blkio/blkio.weight 2>&1; true",
         ].join("; ");
         const variants = [
           [],
@@ -136,6 +141,20 @@ exec ${runtimeArgv().map(shq).join(" ")} "$@"
           ["-u", "1000:1000", "--group-add", "65534", "-w", "/tmp/new", "-e", "A=b c"],
           ["--security-opt", "no-new-privileges", "--oom-score-adj", "500"],
           ["--ulimit", "nproc=100:200", "--shm-size", "8m", "--sysctl", "kernel.msgmax=4096"],
+          ["-m", "64m", "--memory-reservation", "32m", "--memory-swap", "100m", "--cpus", "1.5"],
+          [
+            "--cpu-shares",
+            "512",
+            "--cpuset-cpus",
+            "0",
+            "--pids-limit",
+            "50",
+            "--blkio-weight",
+            "300",
+          ],
+          ["--oom-kill-disable", "-m", "32m", "--memory-swappiness", "10"],
+          ["--device", "/dev/loop-control:/dev/lc:r", "--device-cgroup-rule", "c 1:9 rwm"],
+          ["--pid", "host", "--ipc", "host", "--uts", "host", "--hostname", ""],
         ];
         for (const flags of variants) {
           const [viaRunc, viaBerth] = await Promise.all(

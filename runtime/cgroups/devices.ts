@@ -153,43 +153,38 @@ export function format(ex: DeviceException): string {
 
 /**
  * The devices every container may use, appended after the spec's rules like
- * runc 1.1 does: mknod of anything, and the standard character devices.
+ * runc 1.1 does: mknod of anything, and the standard character devices
+ * (with the path runc knows each by).
  */
-export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
+export const DEFAULT_DEVICE_RULES: readonly (DeviceRule & { path?: string })[] = [
   { allow: true, type: "c", major: null, minor: null, access: "m" },
   { allow: true, type: "b", major: null, minor: null, access: "m" },
-  { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }, // null
-  { allow: true, type: "c", major: 1, minor: 8, access: "rwm" }, // random
-  { allow: true, type: "c", major: 1, minor: 7, access: "rwm" }, // full
-  { allow: true, type: "c", major: 5, minor: 0, access: "rwm" }, // tty
-  { allow: true, type: "c", major: 1, minor: 5, access: "rwm" }, // zero
-  { allow: true, type: "c", major: 1, minor: 9, access: "rwm" }, // urandom
-  { allow: true, type: "c", major: 136, minor: null, access: "rwm" }, // pts/*
-  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // ptmx
-  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // net/tun
+  { allow: true, type: "c", major: 1, minor: 3, access: "rwm", path: "/dev/null" },
+  { allow: true, type: "c", major: 1, minor: 8, access: "rwm", path: "/dev/random" },
+  { allow: true, type: "c", major: 1, minor: 7, access: "rwm", path: "/dev/full" },
+  { allow: true, type: "c", major: 5, minor: 0, access: "rwm", path: "/dev/tty" },
+  { allow: true, type: "c", major: 1, minor: 5, access: "rwm", path: "/dev/zero" },
+  { allow: true, type: "c", major: 1, minor: 9, access: "rwm", path: "/dev/urandom" },
+  { allow: true, type: "c", major: 136, minor: null, access: "rwm" }, // /dev/pts/*
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // /dev/ptmx
+  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // /dev/net/tun
 ];
 
 /**
- * The full rule list for a container: the spec's rules, then the defaults,
- * then full access to each device node listed in linux.devices (FIFOs are
- * not subject to the devices controller; "u" is an unbuffered char device).
+ * The full rule list for a container, as runc 1.1 builds it: the spec's
+ * rules, then the defaults, except a default whose path the spec lists in
+ * linux.devices (that device's access is then the spec's rules' alone).
+ * A node in linux.devices is made in the container but gets no access of its
+ * own: `docker run --device /dev/x:/dev/x:r` is read-only, as with runc.
  */
 export function containerDeviceRules(
   rules: DeviceRule[] | undefined,
   linuxDevices: Device[] | undefined,
 ): DeviceRule[] {
-  const out = [...(rules ?? []), ...DEFAULT_DEVICE_RULES];
-  for (const d of linuxDevices ?? []) {
-    if (d.type === "p") continue;
-    out.push({
-      allow: true,
-      type: d.type === "b" ? "b" : "c",
-      major: d.major ?? 0,
-      minor: d.minor ?? 0,
-      access: "rwm",
-    });
-  }
-  return out;
+  const listed = new Set((linuxDevices ?? []).map((d) => d.path));
+  const defaults = DEFAULT_DEVICE_RULES.filter((r) => !r.path || !listed.has(r.path))
+    .map(({ path: _path, ...rule }) => rule);
+  return [...(rules ?? []), ...defaults];
 }
 
 /**

@@ -99,11 +99,17 @@ function mknod(major: number, minor: number): string {
   return path;
 }
 
-/** `set` again with the node in linux.devices (an update): a new process may open it. */
+/** `set` again with a rule for the node (an update): a new process may open it. */
 async function allowsKmsgAfterUpdate(m: CgroupManager, node: string): Promise<void> {
-  m.set({ devices: [{ allow: false, access: "rwm" }] }, {
-    devices: [{ type: "c", path: "/dev/kmsg", major: 1, minor: 11 }],
-  });
+  m.set({
+    devices: [{ allow: false, access: "rwm" }, {
+      allow: true,
+      type: "c",
+      major: 1,
+      minor: 11,
+      access: "r",
+    }],
+  }, { devices: [{ type: "c", path: "/dev/kmsg", major: 1, minor: 11 }] });
   const sh = shell(`(true < ${node}) 2>/dev/null && echo kmsg-ok || echo kmsg-denied`);
   try {
     m.apply(sh.pid);
@@ -222,7 +228,28 @@ Deno.test("device rules: v1 semantics, holes refused, minimal v1 transitions", (
       minor: 11,
     }]),
   );
-  assert.deepEqual(v1Transition(list, more), [["devices.allow", "c 1:11 rwm"]]);
+  // A node in linux.devices gets no access of its own (as runc 1.1): no change.
+  assert.deepEqual(v1Transition(list, more), []);
+  const withRule = DevicePolicy.from(
+    containerDeviceRules([{ allow: false, access: "rwm" }, {
+      allow: true,
+      type: "c",
+      major: 1,
+      minor: 11,
+      access: "r",
+    }], []),
+  );
+  assert.deepEqual(v1Transition(list, withRule), [["devices.allow", "c 1:11 r"]]);
+  // A default device the spec lists itself keeps only the spec's access.
+  const nullListed = DevicePolicy.from(
+    containerDeviceRules([{ allow: false, access: "rwm" }], [{
+      type: "c",
+      path: "/dev/null",
+      major: 1,
+      minor: 3,
+    }]),
+  );
+  assert.deepEqual(v1Transition(list, nullListed), [["devices.deny", "c 1:3 rwm"]]);
   assert.deepEqual(v1Transition(list + "\nc 1:11 rw", target), [["devices.deny", "c 1:11 rw"]]);
 });
 

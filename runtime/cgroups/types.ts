@@ -6,8 +6,8 @@ import type { CgroupStats } from "./stats.ts";
 /** Options of {@link CgroupManager.set}. */
 export interface SetOptions {
   /**
-   * The spec's linux.devices: each node gets full access (rwm), after the
-   * resources' rules and the default devices, as runc does.
+   * The spec's linux.devices: a default device rule is left out for a path
+   * listed here (see containerDeviceRules).
    */
   devices?: Device[];
   /** Leave the device rules alone (the default devices are applied otherwise). */

@@ -350,6 +350,65 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
     ])).trim();
     assert.equal(await ok(d, ["exec", tight, "echo", "in"]), "in\n");
     await ok(d, ["rm", "-f", tight]);
+    // --device: the node, with the access asked for (here read-only) and no more.
+    const lc = "(true < /dev/lc) 2>/dev/null && echo read || echo no-read; " +
+      "(true > /dev/lc) 2>/dev/null && echo write || echo no-write";
+    assert.equal(
+      await runRm(d, [
+        ...["--device", "/dev/loop-control:/dev/lc:r", "busybox", "sh", "-c"],
+        `stat -c '%F %t:%T' /dev/lc; ${lc}`,
+      ]),
+      "character special file a:ed\nread\nno-write\n",
+    );
+    // --device-cgroup-rule: access to a node the container makes itself.
+    assert.equal(
+      await runRm(d, [
+        ...["--device-cgroup-rule", "c 10:237 rw", "busybox", "sh", "-c"],
+        `mknod /dev/lc c 10 237 && ${lc}`,
+      ]),
+      "read\nwrite\n",
+    );
+    await fails(
+      d,
+      ["run", "--rm", "--network", "none", "--device", "/dev/no-such-device", "busybox", "true"],
+      127, // the CLI's code for an error saying "no such file or directory", as with Docker
+      /error gathering device information while adding custom device "\/dev\/no-such-device": no such file or directory/,
+    );
+    // --pid/--ipc/--uts host share the host's namespaces.
+    const hostNs = (t: string) => Deno.statSync(`/proc/self/ns/${t}`).ino;
+    assert.equal(
+      await runRm(d, [
+        ...["--pid", "host", "--ipc", "host", "--uts", "host", "busybox", "sh", "-c"],
+        "stat -L -c %i /proc/self/ns/pid /proc/self/ns/ipc /proc/self/ns/uts; hostname",
+      ]),
+      `${hostNs("pid")}\n${hostNs("ipc")}\n${hostNs("uts")}\n${Deno.hostname()}\n`,
+    );
+    await fails(
+      d,
+      ["run", "--rm", "--network", "none", "--pid", "container:other", "busybox", "true"],
+      125,
+      /--pid container:other: joining another container's namespace is not supported yet/,
+    );
+    // --oom-kill-disable and --memory-swappiness reach the memory cgroup (v1 files).
+    if (hasMemsw) {
+      assert.equal(
+        await runRm(d, [
+          ...["-m", "32m", "--oom-kill-disable", "--memory-swappiness", "10", "busybox", "sh"],
+          ...[
+            "-c",
+            "cd /sys/fs/cgroup/memory; grep oom_kill_disable memory.oom_control; cat memory.swappiness",
+          ],
+        ]),
+        "oom_kill_disable 1\n10\n",
+      );
+    }
+    // --init needs Docker's docker-init, which berth does not have: refused, not ignored.
+    await fails(
+      d,
+      ["run", "--rm", "--network", "none", "--init", "busybox", "true"],
+      125,
+      /--init is not supported yet/,
+    );
     // --ulimit reaches the process (a low nofile too, which the init itself could not live with).
     assert.equal(
       await runRm(d, ["--ulimit", "nofile=16:32", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"]),

@@ -12,7 +12,8 @@ import type {
 import { badRequest } from "../api/errors.ts";
 import { normalizeCgroupParent } from "../config.ts";
 import type { ImageConfig } from "../images/mod.ts";
-import { resolveCaps } from "./spec.ts";
+import { namespaceModes, resolveCaps } from "./spec.ts";
+import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
 import type { ContainerRecord } from "./store.ts";
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -111,6 +112,14 @@ export function validateCreate(body: unknown): ContainerCreateBody {
     );
   }
   resolveCaps(host);
+  namespaceModes(host);
+  if (host.Init) {
+    throw badRequest(
+      "--init is not supported yet: berth has no docker-init; run an init in the image instead",
+    );
+  }
+  hostDevices(host.Devices as DeviceMapping[] | null | undefined);
+  deviceCgroupRules(host.DeviceCgroupRules as string[] | null | undefined);
   return b;
 }
 

@@ -4,6 +4,7 @@
  * capabilities, masked and read-only /proc paths, the default device rules,
  * a seccomp profile, /etc/hostname, /etc/hosts and /etc/resolv.conf.
  */
+import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
 import type { Mount, Namespace, Process, Seccomp, Spec } from "../../runtime/spec/types.ts";
 import type { ContainerConfig, HostConfig } from "../api/types.ts";
 import { badRequest } from "../api/errors.ts";
@@ -262,13 +263,11 @@ export function buildSpec(input: SpecInput): Spec {
   if (host.OomScoreAdj) process.oomScoreAdj = host.OomScoreAdj;
 
   const network = host.NetworkMode || "default";
-  const namespaces: Namespace[] = [
-    { type: "pid" },
-    { type: "ipc" },
-    { type: "uts" },
-    { type: "mount" },
-    { type: "cgroup" },
-  ];
+  const namespaces: Namespace[] = [{ type: "mount" }, { type: "cgroup" }];
+  // --pid/--ipc/--uts host: the host's namespace (no entry); otherwise a new one.
+  for (const [type, mode] of namespaceModes(host)) {
+    if (mode !== "host") namespaces.push({ type });
+  }
   if (network === "none") namespaces.push({ type: "network" });
   else if (network !== "host") {
     throw badRequest(
@@ -331,15 +330,28 @@ export function buildSpec(input: SpecInput): Spec {
   for (const bind of host.Binds ?? []) mounts.push(parseBind(bind));
 
   const resources = resourcesOf(host);
+  const custom = hostDevices(host.Devices as DeviceMapping[] | null | undefined);
+  if (!host.Privileged) {
+    resources.devices = [
+      ...resources.devices!,
+      ...custom.rules,
+      ...deviceCgroupRules(host.DeviceCgroupRules as string[] | null | undefined),
+    ];
+  }
   const spec: Spec = {
     ociVersion: "1.2.0",
     process,
     root: { path: input.rootfs, readonly: Boolean(host.ReadonlyRootfs) },
-    hostname: network === "host" ? undefined : (config.Hostname || input.id.slice(0, 12)),
-    domainname: network === "host" ? undefined : (config.Domainname || undefined),
+    hostname: network === "host" || host.UTSMode === "host"
+      ? undefined
+      : (config.Hostname || input.id.slice(0, 12)),
+    domainname: network === "host" || host.UTSMode === "host"
+      ? undefined
+      : (config.Domainname || undefined),
     mounts,
     linux: {
       namespaces,
+      ...(custom.devices.length ? { devices: custom.devices } : {}),
       cgroupsPath: input.cgroupsPath,
       resources,
       sysctl: host.Sysctls ?? undefined,
@@ -413,6 +425,28 @@ const DEVICE_RULES = [
   { allow: true, type: "c" as const, major: 136, minor: null, access: "rwm" },
 ];
 
+/**
+ * The pid, ipc and uts modes: "host" shares the host's namespace; "" (and
+ * ipc's "private" and "shareable") a new one. Joining another container's
+ * ("container:NAME") is not implemented: refused rather than ignored.
+ */
+export function namespaceModes(host: HostConfig): [Namespace["type"], string][] {
+  const modes: [Namespace["type"], string, string, string[]][] = [
+    ["pid", "--pid", String(host.PidMode ?? ""), ["", "host"]],
+    ["ipc", "--ipc", String(host.IpcMode ?? ""), ["", "host", "private", "shareable"]],
+    ["uts", "--uts", String(host.UTSMode ?? ""), ["", "host"]],
+  ];
+  return modes.map(([type, flag, mode, known]) => {
+    if (mode.startsWith("container:")) {
+      throw badRequest(
+        `${flag} ${mode}: joining another container's namespace is not supported yet by berth`,
+      );
+    }
+    if (!known.includes(mode)) throw badRequest(`invalid ${type.toUpperCase()} mode: ${mode}`);
+    return [type, mode];
+  });
+}
+
 function resourcesOf(host: HostConfig) {
   const r: NonNullable<NonNullable<Spec["linux"]>["resources"]> = {
     devices: host.Privileged ? [{ allow: true, access: "rwm" }] : DEVICE_RULES,
@@ -433,6 +467,9 @@ function resourcesOf(host: HostConfig) {
   if (host.CpusetCpus) cpu.cpus = host.CpusetCpus;
   if (host.CpusetMems) cpu.mems = host.CpusetMems;
   if (Object.keys(cpu).length) r.cpu = cpu;
+  if (host.OomKillDisable) (r.memory ??= {}).disableOOMKiller = true;
+  const swappiness = host.MemorySwappiness as number | null | undefined;
+  if (typeof swappiness === "number" && swappiness >= 0) (r.memory ??= {}).swappiness = swappiness;
   if (host.PidsLimit && host.PidsLimit > 0) r.pids = { limit: host.PidsLimit };
   if (host.BlkioWeight) r.blockIO = { weight: host.BlkioWeight };
   return r;

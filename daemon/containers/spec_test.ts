@@ -3,12 +3,14 @@ import {
   buildSpec,
   DOCKER_DEFAULT_CAPS,
   mergeEnv,
+  namespaceModes,
   parseBind,
   resolveCaps,
   resolveCommand,
   type SpecInput,
 } from "./spec.ts";
 import { ApiError } from "../api/errors.ts";
+import { deviceCgroupRules, hostDevices } from "./host_devices.ts";
 
 Deno.test("entrypoint and cmd follow Docker's rules", () => {
   const image = { Entrypoint: ["/entry"], Cmd: ["default"] };
@@ -77,4 +79,26 @@ Deno.test("the spec has Docker's defaults and honours HostConfig", () => {
     () => buildSpec(input({ NetworkMode: "bridge" })),
     /network mode "bridge" is not supported yet/,
   );
+});
+
+Deno.test("device cgroup rules and namespace modes: parsed, or refused with Docker's words", () => {
+  assert.deepEqual(deviceCgroupRules(["c 1:3 rwm", "b *:* m", "a *:* r"]), [
+    { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },
+    { allow: true, type: "b", major: null, minor: null, access: "m" },
+    { allow: true, type: "a", major: null, minor: null, access: "r" },
+  ]);
+  assert.throws(() => deviceCgroupRules(["c 1:3 rwx"]), /invalid device cgroup format 'c 1:3 rwx'/);
+  assert.throws(
+    () => hostDevices([{ PathOnHost: "/dev/null", CgroupPermissions: "rwz" }]),
+    /invalid device mode: rwz/,
+  );
+  assert.deepEqual(hostDevices([{ PathOnHost: "/dev/null", PathInContainer: "/dev/n2" }]).rules, [
+    { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },
+  ]);
+  assert.deepEqual(namespaceModes({ PidMode: "host", IpcMode: "shareable" }), [
+    ["pid", "host"],
+    ["ipc", "shareable"],
+    ["uts", ""],
+  ]);
+  assert.throws(() => namespaceModes({ UTSMode: "bogus" }), /invalid UTS mode: bogus/);
 });

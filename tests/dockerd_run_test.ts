@@ -445,6 +445,75 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
   }
 });
 
+Deno.test(
+  "mounts: -v and --mount binds, --mount tmpfs, inspect's Mounts, Docker's refusals",
+  T,
+  async () => {
+    const d = await startDockerd({ busybox: true });
+    const host = Deno.makeTempDirSync({ prefix: "berth-test-mounts-" });
+    try {
+      Deno.writeTextFileSync(`${host}/in`, "from the host\n");
+      const out = await runRm(d, [
+        ...["-v", `${host}:/v:ro`, "--mount", `type=bind,source=${host},target=/m`],
+        ...["--mount", "type=tmpfs,target=/t,tmpfs-size=1048576", "busybox", "sh", "-c"],
+        "cat /v/in; echo made > /m/out; (echo x > /v/no) 2>/dev/null || echo read-only; " +
+        "grep ' /t ' /proc/mounts | cut -d' ' -f3,4",
+      ]);
+      assert.equal(
+        out,
+        "from the host\nread-only\ntmpfs rw,nosuid,nodev,noexec,relatime,size=1024k\n",
+      );
+      assert.equal(Deno.readTextFileSync(`${host}/out`), "made\n");
+      const id = (await ok(d, [
+        ...["create", "--network", "none", "-v", `${host}:/v:ro`],
+        ...["--mount", `type=bind,source=${host},target=/m,readonly`, "busybox", "true"],
+      ])).trim();
+      const mounts = JSON.parse(await ok(d, ["inspect", "--format", "{{json .Mounts}}", id]));
+      assert.deepEqual(mounts, [
+        {
+          Type: "bind",
+          Source: host,
+          Destination: "/v",
+          Mode: "ro",
+          RW: false,
+          Propagation: "rprivate",
+        },
+        {
+          Type: "bind",
+          Source: host,
+          Destination: "/m",
+          Mode: "",
+          RW: false,
+          Propagation: "rprivate",
+        },
+      ]);
+      await ok(d, ["rm", id]);
+      const refused: [string[], RegExp][] = [
+        [
+          ["-v", `${host}:/a`, "--mount", `type=bind,source=${host},target=/a`],
+          /Duplicate mount point: \/a/,
+        ],
+        [
+          ["--mount", "type=bind,source=/no/such/dir,target=/x"],
+          /bind source path does not exist: \/no\/such\/dir/,
+        ],
+        [
+          ["--mount", "type=volume,source=data,target=/data"],
+          /named volumes are not supported yet/,
+        ],
+        [["--volumes-from", "other"], /--volumes-from is not supported yet/],
+      ];
+      for (const [flags, err] of refused) {
+        await fails(d, ["create", "--network", "none", ...flags, "busybox", "true"], 1, err);
+      }
+      assert.equal((await ok(d, ["ps", "-aq"])).trim(), "", "nothing was created");
+    } finally {
+      await d.close();
+      Deno.removeSync(host, { recursive: true });
+    }
+  },
+);
+
 Deno.test("docker run -it on a pty: terminal, size, exit code, detach and attach", T, async () => {
   const d = await startDockerd({ busybox: true });
   try {

@@ -12,7 +12,7 @@ import type {
 import { badRequest } from "../api/errors.ts";
 import { normalizeCgroupParent } from "../config.ts";
 import type { ImageConfig } from "../images/mod.ts";
-import { namespaceModes, resolveCaps } from "./spec.ts";
+import { namespaceModes, resolveCaps, userMounts } from "./spec.ts";
 import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
 import type { ContainerRecord } from "./store.ts";
 
@@ -113,6 +113,7 @@ export function validateCreate(body: unknown): ContainerCreateBody {
   }
   resolveCaps(host);
   namespaceModes(host);
+  userMounts(host);
   if (host.Init) {
     throw badRequest(
       "--init is not supported yet: berth has no docker-init; run an init in the image instead",

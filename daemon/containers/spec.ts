@@ -4,6 +4,7 @@
  * capabilities, masked and read-only /proc paths, the default device rules,
  * a seccomp profile, /etc/hostname, /etc/hosts and /etc/resolv.conf.
  */
+import { apiMounts, checkDuplicateMounts } from "./mounts.ts";
 import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
 import type { Mount, Namespace, Process, Seccomp, Spec } from "../../runtime/spec/types.ts";
 import type { ContainerConfig, HostConfig } from "../api/types.ts";
@@ -319,15 +320,7 @@ export function buildSpec(input: SpecInput): Spec {
     ...etcMount("/etc/hostname", input.etc.hostname),
     ...etcMount("/etc/hosts", input.etc.hosts),
   ];
-  for (const [dest, opts] of Object.entries(host.Tmpfs ?? {})) {
-    mounts.push({
-      destination: dest,
-      type: "tmpfs",
-      source: "tmpfs",
-      options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])],
-    });
-  }
-  for (const bind of host.Binds ?? []) mounts.push(parseBind(bind));
+  mounts.push(...userMounts(host));
 
   const resources = resourcesOf(host);
   const custom = hostDevices(host.Devices as DeviceMapping[] | null | undefined);
@@ -365,6 +358,29 @@ export function buildSpec(input: SpecInput): Spec {
   if (!spec.hostname) delete spec.hostname;
   if (!spec.domainname) delete spec.domainname;
   return spec;
+}
+
+/**
+ * The mounts the user asked for: --tmpfs, -v binds and --mount (bind, tmpfs),
+ * each destination at most once (Docker's "Duplicate mount point").
+ */
+export function userMounts(host: HostConfig): Mount[] {
+  if ((host.VolumesFrom as string[] | null | undefined)?.length) {
+    throw badRequest("--volumes-from is not supported yet: berth has no volumes yet");
+  }
+  const mounts: Mount[] = [];
+  for (const [dest, opts] of Object.entries(host.Tmpfs ?? {})) {
+    mounts.push({
+      destination: dest,
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])],
+    });
+  }
+  for (const bind of host.Binds ?? []) mounts.push(parseBind(bind));
+  mounts.push(...apiMounts(host));
+  checkDuplicateMounts(mounts);
+  return mounts;
 }
 
 function etcMount(destination: string, source: string): Mount[] {

@@ -3,6 +3,7 @@
  * pause, unpause, wait, rename, remove, resize, top. The life cycle itself
  * is daemon/containers/service.ts.
  */
+import { mountPoints } from "../../containers/mounts.ts";
 import type { Context } from "hono";
 import type { App, Env } from "../app.ts";
 import { badRequest, conflict } from "../errors.ts";
@@ -130,7 +131,7 @@ export function summary(rec: ContainerRecord): ContainerSummary {
     Status: humanStatus(rec),
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode ?? "default" },
     NetworkSettings: { Networks: rec.Networks },
-    Mounts: [],
+    Mounts: mountPoints(rec.HostConfig),
   };
 }
 
@@ -157,7 +158,7 @@ function inspect(rec: ContainerRecord, dataRoot: string): ContainerInspect {
     ExecIDs: rec.ExecIDs.length ? rec.ExecIDs : null,
     HostConfig: rec.HostConfig,
     GraphDriver: { Name: "overlay2", Data: null },
-    Mounts: [],
+    Mounts: mountPoints(rec.HostConfig),
     Config: rec.Config,
     NetworkSettings: {
       Bridge: "",

@@ -402,6 +402,36 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
         "oom_kill_disable 1\n10\n",
       );
     }
+    // --security-opt: a seccomp profile file in Docker's format (the CLI sends it inline),
+    // systempaths=unconfined, and Docker's 400 for a malformed option.
+    const profile = `${d.dir}/profile.json`;
+    Deno.writeTextFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }],
+      }),
+    );
+    assert.equal(
+      await runRm(d, [
+        ...["--security-opt", `seccomp=${profile}`, "busybox", "sh", "-c"],
+        "mkdir /made 2>&1; grep -c ' /proc/keys ' /proc/mounts",
+      ]),
+      "mkdir: can't create directory '/made': Operation not permitted\n1\n",
+    );
+    assert.equal(
+      await runRm(d, [
+        ...["--security-opt", "systempaths=unconfined", "busybox", "sh", "-c"],
+        "grep -c ' /proc/keys ' /proc/mounts || true",
+      ]),
+      "0\n",
+    );
+    await fails(
+      d,
+      ["run", "--rm", "--network", "none", "--security-opt", "label=bogus", "busybox", "true"],
+      125,
+      /invalid --security-opt 1: "label=bogus"/,
+    );
     // --init needs Docker's docker-init, which berth does not have: refused, not ignored.
     await fails(
       d,

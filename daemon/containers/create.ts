@@ -3,6 +3,7 @@
  * a container record, with Docker's validation and defaults. Nothing is
  * written here; the service stores the record once the rootfs exists.
  */
+import { securityOptions } from "./security_opts.ts";
 import type {
   ContainerConfig,
   ContainerCreateBody,
@@ -111,7 +112,7 @@ export function validateCreate(body: unknown): ContainerCreateBody {
       `failed to create container: logger: no log driver named '${logType}' is registered`,
     );
   }
-  resolveCaps(host);
+  securityOptions(host.SecurityOpt, resolveCaps(host));
   namespaceModes(host);
   userMounts(host);
   if (host.Init) {

@@ -4,6 +4,7 @@
  * capabilities, masked and read-only /proc paths, the default device rules,
  * a seccomp profile, /etc/hostname, /etc/hosts and /etc/resolv.conf.
  */
+import { securityOptions } from "./security_opts.ts";
 import { apiMounts, checkDuplicateMounts } from "./mounts.ts";
 import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
 import type { Mount, Namespace, Process, Seccomp, Spec } from "../../runtime/spec/types.ts";
@@ -232,6 +233,7 @@ export interface SpecInput {
 export function buildSpec(input: SpecInput): Spec {
   const { config, host } = input;
   const caps = resolveCaps(host);
+  const security = securityOptions(host.SecurityOpt, caps);
   const process: Process = {
     terminal: Boolean(config.Tty),
     user: {
@@ -252,9 +254,7 @@ export function buildSpec(input: SpecInput): Spec {
       permitted: caps,
       inheritable: [],
     },
-    noNewPrivileges: (host.SecurityOpt ?? []).some((o) =>
-      /^no-new-privileges(:true|=true)?$/.test(o)
-    ),
+    noNewPrivileges: security.noNewPrivileges,
     rlimits: (host.Ulimits ?? []).map((u) => {
       const type = RLIMITS[u.Name];
       if (!type) throw badRequest(`invalid ulimit type: ${u.Name}`);
@@ -348,11 +348,18 @@ export function buildSpec(input: SpecInput): Spec {
       cgroupsPath: input.cgroupsPath,
       resources,
       sysctl: host.Sysctls ?? undefined,
-      maskedPaths: host.Privileged ? [] : MASKED_PATHS,
-      readonlyPaths: host.Privileged ? [] : READONLY_PATHS,
-      seccomp: host.Privileged || (host.SecurityOpt ?? []).includes("seccomp=unconfined")
+      // HostConfig.MaskedPaths/ReadonlyPaths (the CLI turns systempaths=unconfined into empty ones).
+      maskedPaths: host.Privileged || security.unconfinedPaths
+        ? []
+        : (host.MaskedPaths as string[] | null | undefined) ?? MASKED_PATHS,
+      readonlyPaths: host.Privileged || security.unconfinedPaths
+        ? []
+        : (host.ReadonlyPaths as string[] | null | undefined) ?? READONLY_PATHS,
+      seccomp: host.Privileged || security.seccomp === "unconfined"
         ? undefined
-        : DEFAULT_SECCOMP,
+        : security.seccomp === "default"
+        ? DEFAULT_SECCOMP
+        : security.seccomp,
     },
   };
   if (!spec.hostname) delete spec.hostname;

@@ -432,6 +432,21 @@ Deno.test("docker run: output, exit statuses and options", T, async () => {
       125,
       /invalid --security-opt 1: "label=bogus"/,
     );
+    // Per-device block I/O limits, the device named by its host path (v1 files).
+    const blockDev = [...Deno.readDirSync("/dev")].map((e) => `/dev/${e.name}`)
+      .find((p) => Deno.statSync(p).isBlockDevice);
+    if (blockDev && hasMemsw) {
+      const rdev = Deno.statSync(blockDev).rdev!;
+      const majMin = `${(rdev >> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
+      assert.equal(
+        await runRm(d, [
+          ...["--device-read-bps", `${blockDev}:1mb`, "--device-write-iops", `${blockDev}:100`],
+          ...["busybox", "sh", "-c"],
+          "cd /sys/fs/cgroup/blkio; cat blkio.throttle.read_bps_device blkio.throttle.write_iops_device",
+        ]),
+        `${majMin} 1048576\n${majMin} 100\n`,
+      );
+    }
     // --init needs Docker's docker-init, which berth does not have: refused, not ignored.
     await fails(
       d,

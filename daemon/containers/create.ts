@@ -14,7 +14,12 @@ import { badRequest } from "../api/errors.ts";
 import { normalizeCgroupParent } from "../config.ts";
 import type { ImageConfig } from "../images/mod.ts";
 import { namespaceModes, resolveCaps, userMounts } from "./spec.ts";
-import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
+import {
+  blockIODevices,
+  deviceCgroupRules,
+  type DeviceMapping,
+  hostDevices,
+} from "./host_devices.ts";
 import type { ContainerRecord } from "./store.ts";
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -122,6 +127,7 @@ export function validateCreate(body: unknown): ContainerCreateBody {
   }
   hostDevices(host.Devices as DeviceMapping[] | null | undefined);
   deviceCgroupRules(host.DeviceCgroupRules as string[] | null | undefined);
+  blockIODevices(host);
   return b;
 }
 

@@ -100,3 +100,44 @@ export function deviceCgroupRules(rules: string[] | null | undefined): DeviceRul
     };
   });
 }
+
+type Throttle = { Path: string; Rate: number };
+
+/**
+ * --blkio-weight-device and --device-read-bps/-write-bps/-read-iops/-write-iops:
+ * per-device block I/O settings, the device given by its path on the host.
+ */
+export function blockIODevices(host: Record<string, unknown>) {
+  const device = (path: string) => {
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.statSync(path);
+    } catch {
+      throw badRequest(`no such file or directory: ${path}`);
+    }
+    if (!st.isBlockDevice) throw badRequest(`${path} is not a block device`);
+    const rdev = BigInt(st.rdev ?? 0);
+    return {
+      major: Number((rdev >> 8n) & 0xfffn),
+      minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)),
+    };
+  };
+  const throttles = (key: string) =>
+    ((host[key] ?? []) as Throttle[]).map((t) => ({ ...device(t.Path), rate: t.Rate }));
+  const out: Record<string, unknown> = {};
+  const weights = ((host.BlkioWeightDevice ?? []) as { Path: string; Weight: number }[])
+    .map((w) => ({ ...device(w.Path), weight: w.Weight }));
+  if (weights.length) out.weightDevice = weights;
+  for (
+    const [key, field] of [
+      ["BlkioDeviceReadBps", "throttleReadBpsDevice"],
+      ["BlkioDeviceWriteBps", "throttleWriteBpsDevice"],
+      ["BlkioDeviceReadIOps", "throttleReadIOPSDevice"],
+      ["BlkioDeviceWriteIOps", "throttleWriteIOPSDevice"],
+    ]
+  ) {
+    const list = throttles(key);
+    if (list.length) out[field] = list;
+  }
+  return out;
+}

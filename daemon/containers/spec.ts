@@ -6,7 +6,12 @@
  */
 import { securityOptions } from "./security_opts.ts";
 import { apiMounts, checkDuplicateMounts } from "./mounts.ts";
-import { deviceCgroupRules, type DeviceMapping, hostDevices } from "./host_devices.ts";
+import {
+  blockIODevices,
+  deviceCgroupRules,
+  type DeviceMapping,
+  hostDevices,
+} from "./host_devices.ts";
 import type { Mount, Namespace, Process, Seccomp, Spec } from "../../runtime/spec/types.ts";
 import type { ContainerConfig, HostConfig } from "../api/types.ts";
 import { badRequest } from "../api/errors.ts";
@@ -495,5 +500,9 @@ function resourcesOf(host: HostConfig) {
   if (typeof swappiness === "number" && swappiness >= 0) (r.memory ??= {}).swappiness = swappiness;
   if (host.PidsLimit && host.PidsLimit > 0) r.pids = { limit: host.PidsLimit };
   if (host.BlkioWeight) r.blockIO = { weight: host.BlkioWeight };
+  Object.assign(r.blockIO ??= {}, blockIODevices(host));
+  if (!Object.keys(r.blockIO).length) delete r.blockIO;
+  if (host.CpuRealtimePeriod) (r.cpu ??= {}).realtimePeriod = host.CpuRealtimePeriod as number;
+  if (host.CpuRealtimeRuntime) (r.cpu ??= {}).realtimeRuntime = host.CpuRealtimeRuntime as number;
   return r;
 }

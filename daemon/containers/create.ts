@@ -13,7 +13,7 @@ import type {
 import { badRequest } from "../api/errors.ts";
 import { normalizeCgroupParent } from "../config.ts";
 import type { ImageConfig } from "../images/mod.ts";
-import { namespaceModes, resolveCaps, userMounts } from "./spec.ts";
+import { cgroupnsPrivate, namespaceModes, resolveCaps, userMounts } from "./spec.ts";
 import {
   blockIODevices,
   deviceCgroupRules,
@@ -119,6 +119,7 @@ export function validateCreate(body: unknown): ContainerCreateBody {
   }
   securityOptions(host.SecurityOpt, resolveCaps(host));
   namespaceModes(host);
+  cgroupnsPrivate(host);
   userMounts(host);
   if (host.Init) {
     throw badRequest(

@@ -16,6 +16,7 @@ import type { Mount, Namespace, Process, Seccomp, Spec } from "../../runtime/spe
 import type { ContainerConfig, HostConfig } from "../api/types.ts";
 import { badRequest } from "../api/errors.ts";
 import { CAPABILITIES } from "../../runtime/linux/capabilities.ts";
+import { cgroupVersion } from "../../runtime/cgroups/mod.ts";
 
 /** The image's runtime defaults (the OCI image config's `config`). */
 export interface ImageRuntimeConfig {
@@ -269,7 +270,8 @@ export function buildSpec(input: SpecInput): Spec {
   if (host.OomScoreAdj) process.oomScoreAdj = host.OomScoreAdj;
 
   const network = host.NetworkMode || "default";
-  const namespaces: Namespace[] = [{ type: "mount" }, { type: "cgroup" }];
+  const namespaces: Namespace[] = [{ type: "mount" }];
+  if (cgroupnsPrivate(host)) namespaces.push({ type: "cgroup" });
   // --pid/--ipc/--uts host: the host's namespace (no entry); otherwise a new one.
   for (const [type, mode] of namespaceModes(host)) {
     if (mode !== "host") namespaces.push({ type });
@@ -315,15 +317,24 @@ export function buildSpec(input: SpecInput): Spec {
       source: "mqueue",
       options: ["nosuid", "noexec", "nodev"],
     },
-    {
-      destination: "/dev/shm",
-      type: "tmpfs",
-      source: "shm",
-      options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`],
-    },
-    ...etcMount("/etc/resolv.conf", input.etc.resolvConf),
-    ...etcMount("/etc/hostname", input.etc.hostname),
-    ...etcMount("/etc/hosts", input.etc.hosts),
+    // --ipc host shares the host's /dev/shm too (POSIX shared memory), as Docker does.
+    host.IpcMode === "host"
+      ? {
+        destination: "/dev/shm",
+        type: "bind",
+        source: "/dev/shm",
+        options: ["rbind", "rprivate"],
+      }
+      : {
+        destination: "/dev/shm",
+        type: "tmpfs",
+        source: "shm",
+        options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`],
+      },
+    // Read-only with the root (--read-only), as Docker mounts them.
+    ...etcMount("/etc/resolv.conf", input.etc.resolvConf, host.ReadonlyRootfs),
+    ...etcMount("/etc/hostname", input.etc.hostname, host.ReadonlyRootfs),
+    ...etcMount("/etc/hosts", input.etc.hosts, host.ReadonlyRootfs),
   ];
   mounts.push(...userMounts(host));
 
@@ -395,8 +406,9 @@ export function userMounts(host: HostConfig): Mount[] {
   return mounts;
 }
 
-function etcMount(destination: string, source: string): Mount[] {
-  return [{ destination, type: "bind", source, options: ["rbind", "rprivate"] }];
+function etcMount(destination: string, source: string, readonly?: boolean): Mount[] {
+  const options = ["rbind", "rprivate", ...(readonly ? ["ro"] : [])];
+  return [{ destination, type: "bind", source, options }];
 }
 
 /** `-v /host:/ctr[:ro|rw]` binds (named volumes come later). */
@@ -452,6 +464,19 @@ const DEVICE_RULES = [
   ) => ({ allow: true, type: "c" as const, major, minor, access: "rwm" })),
   { allow: true, type: "c" as const, major: 136, minor: null, access: "rwm" },
 ];
+
+/**
+ * --cgroupns: "private" gives the container its own cgroup namespace, "host"
+ * keeps the host's. Docker's default: private on a cgroup v2 host, host on
+ * v1 (where tools read the container's cgroup path from /proc/self/cgroup).
+ */
+export function cgroupnsPrivate(host: HostConfig): boolean {
+  const mode = String(host.CgroupnsMode ?? "");
+  if (mode !== "" && mode !== "host" && mode !== "private") {
+    throw badRequest(`invalid cgroup namespace mode: ${mode}`);
+  }
+  return mode === "private" || (mode === "" && cgroupVersion() === 2);
+}
 
 /**
  * The pid, ipc and uts modes: "host" shares the host's namespace; "" (and

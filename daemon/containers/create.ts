@@ -3,7 +3,6 @@
  * a container record, with Docker's validation and defaults. Nothing is
  * written here; the service stores the record once the rootfs exists.
  */
-import { securityOptions } from "./security_opts.ts";
 import type {
   ContainerConfig,
   ContainerCreateBody,
@@ -13,13 +12,7 @@ import type {
 import { badRequest } from "../api/errors.ts";
 import { normalizeCgroupParent } from "../config.ts";
 import type { ImageConfig } from "../images/mod.ts";
-import { cgroupnsPrivate, namespaceModes, resolveCaps, userMounts } from "./spec.ts";
-import {
-  blockIODevices,
-  deviceCgroupRules,
-  type DeviceMapping,
-  hostDevices,
-} from "./host_devices.ts";
+import { hostSettings } from "./spec.ts";
 import type { ContainerRecord } from "./store.ts";
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -117,18 +110,14 @@ export function validateCreate(body: unknown): ContainerCreateBody {
       `failed to create container: logger: no log driver named '${logType}' is registered`,
     );
   }
-  securityOptions(host.SecurityOpt, resolveCaps(host));
-  namespaceModes(host);
-  cgroupnsPrivate(host);
-  userMounts(host);
   if (host.Init) {
     throw badRequest(
       "--init is not supported yet: berth has no docker-init; run an init in the image instead",
     );
   }
-  hostDevices(host.Devices as DeviceMapping[] | null | undefined);
-  deviceCgroupRules(host.DeviceCgroupRules as string[] | null | undefined);
-  blockIODevices(host);
+  // Capabilities, security options, namespaces, mounts, devices, resources:
+  // what start will put in the spec, refused now if any of it is wrong.
+  hostSettings(host);
   return b;
 }
 

@@ -26,6 +26,69 @@ export interface ApiMount {
 
 const PROPAGATIONS = ["private", "rprivate", "shared", "rshared", "slave", "rslave"];
 
+/**
+ * The mounts the user asked for: --tmpfs, -v binds and --mount (bind, tmpfs),
+ * each destination at most once (Docker's "Duplicate mount point").
+ */
+export function userMounts(host: HostConfig): Mount[] {
+  if ((host.VolumesFrom as string[] | null | undefined)?.length) {
+    throw badRequest("--volumes-from is not supported yet: berth has no volumes yet");
+  }
+  const mounts: Mount[] = [];
+  for (const [dest, opts] of Object.entries(host.Tmpfs ?? {})) {
+    mounts.push({
+      destination: dest,
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])],
+    });
+  }
+  for (const bind of host.Binds ?? []) mounts.push(parseBind(bind));
+  mounts.push(...apiMounts(host));
+  checkDuplicateMounts(mounts);
+  return mounts;
+}
+
+/** `-v /host:/ctr[:ro|rw]` binds (named volumes come later). */
+export function parseBind(bind: string): Mount {
+  const parts = bind.split(":");
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
+    throw badRequest(`invalid volume specification: '${bind}'`);
+  }
+  const [src, dst, mode = "rw"] = parts;
+  if (!src.startsWith("/")) {
+    throw badRequest(
+      `invalid volume specification: '${bind}': named volumes are not supported yet`,
+    );
+  }
+  if (!dst.startsWith("/")) {
+    throw badRequest(
+      `invalid mount config for type "bind": invalid mount path: '${dst}' mount path must be absolute`,
+    );
+  }
+  const opts = mode.split(",");
+  for (const o of opts) {
+    if (!["ro", "rw", "z", "Z", ...PROPAGATIONS].includes(o)) {
+      throw badRequest(`invalid mode: ${mode}`);
+    }
+  }
+  try {
+    Deno.statSync(src);
+  } catch {
+    Deno.mkdirSync(src, { recursive: true });
+  }
+  return {
+    destination: dst,
+    type: "bind",
+    source: src,
+    options: [
+      "rbind",
+      opts.includes("ro") ? "ro" : "rw",
+      ...opts.filter((o) => PROPAGATIONS.includes(o)),
+    ],
+  };
+}
+
 /** The OCI mounts for HostConfig.Mounts; throws Docker's 400s for a bad one. */
 export function apiMounts(host: HostConfig): Mount[] {
   return ((host.Mounts ?? []) as ApiMount[]).map((m) => {

@@ -5,7 +5,7 @@
  * a seccomp profile, /etc/hostname, /etc/hosts and /etc/resolv.conf.
  */
 import { securityOptions } from "./security_opts.ts";
-import { apiMounts, checkDuplicateMounts } from "./mounts.ts";
+import { userMounts } from "./mounts.ts";
 import {
   blockIODevices,
   deviceCgroupRules,
@@ -236,10 +236,30 @@ export interface SpecInput {
   args?: string[];
 }
 
-export function buildSpec(input: SpecInput): Spec {
-  const { config, host } = input;
+/**
+ * What HostConfig alone decides in the spec. It throws Docker's error for a
+ * bad setting, so create checks a request by computing this too.
+ */
+export function hostSettings(host: HostConfig) {
   const caps = resolveCaps(host);
   const security = securityOptions(host.SecurityOpt, caps);
+  const namespaces: Namespace[] = [{ type: "mount" }];
+  if (cgroupnsPrivate(host)) namespaces.push({ type: "cgroup" });
+  // --pid/--ipc/--uts host: the host's namespace (no entry); otherwise a new one.
+  for (const [type, mode] of namespaceModes(host)) {
+    if (mode !== "host") namespaces.push({ type });
+  }
+  const mounts = userMounts(host);
+  const resources = resourcesOf(host);
+  const custom = hostDevices(host.Devices as DeviceMapping[] | null | undefined);
+  const extraRules = deviceCgroupRules(host.DeviceCgroupRules as string[] | null | undefined);
+  if (!host.Privileged) resources.devices = [...resources.devices!, ...custom.rules, ...extraRules];
+  return { caps, security, namespaces, mounts, resources, devices: custom.devices };
+}
+
+export function buildSpec(input: SpecInput): Spec {
+  const { config, host } = input;
+  const { caps, security, namespaces, resources, devices, ...settings } = hostSettings(host);
   const process: Process = {
     terminal: Boolean(config.Tty),
     user: {
@@ -270,12 +290,6 @@ export function buildSpec(input: SpecInput): Spec {
   if (host.OomScoreAdj) process.oomScoreAdj = host.OomScoreAdj;
 
   const network = host.NetworkMode || "default";
-  const namespaces: Namespace[] = [{ type: "mount" }];
-  if (cgroupnsPrivate(host)) namespaces.push({ type: "cgroup" });
-  // --pid/--ipc/--uts host: the host's namespace (no entry); otherwise a new one.
-  for (const [type, mode] of namespaceModes(host)) {
-    if (mode !== "host") namespaces.push({ type });
-  }
   if (network === "none") namespaces.push({ type: "network" });
   else if (network !== "host") {
     throw badRequest(
@@ -336,17 +350,8 @@ export function buildSpec(input: SpecInput): Spec {
     ...etcMount("/etc/hostname", input.etc.hostname, host.ReadonlyRootfs),
     ...etcMount("/etc/hosts", input.etc.hosts, host.ReadonlyRootfs),
   ];
-  mounts.push(...userMounts(host));
+  mounts.push(...settings.mounts);
 
-  const resources = resourcesOf(host);
-  const custom = hostDevices(host.Devices as DeviceMapping[] | null | undefined);
-  if (!host.Privileged) {
-    resources.devices = [
-      ...resources.devices!,
-      ...custom.rules,
-      ...deviceCgroupRules(host.DeviceCgroupRules as string[] | null | undefined),
-    ];
-  }
   const spec: Spec = {
     ociVersion: "1.2.0",
     process,
@@ -360,7 +365,7 @@ export function buildSpec(input: SpecInput): Spec {
     mounts,
     linux: {
       namespaces,
-      ...(custom.devices.length ? { devices: custom.devices } : {}),
+      ...(devices.length ? { devices } : {}),
       cgroupsPath: input.cgroupsPath,
       resources,
       sysctl: host.Sysctls ?? undefined,
@@ -383,75 +388,9 @@ export function buildSpec(input: SpecInput): Spec {
   return spec;
 }
 
-/**
- * The mounts the user asked for: --tmpfs, -v binds and --mount (bind, tmpfs),
- * each destination at most once (Docker's "Duplicate mount point").
- */
-export function userMounts(host: HostConfig): Mount[] {
-  if ((host.VolumesFrom as string[] | null | undefined)?.length) {
-    throw badRequest("--volumes-from is not supported yet: berth has no volumes yet");
-  }
-  const mounts: Mount[] = [];
-  for (const [dest, opts] of Object.entries(host.Tmpfs ?? {})) {
-    mounts.push({
-      destination: dest,
-      type: "tmpfs",
-      source: "tmpfs",
-      options: ["nosuid", "nodev", "noexec", ...(opts ? opts.split(",") : [])],
-    });
-  }
-  for (const bind of host.Binds ?? []) mounts.push(parseBind(bind));
-  mounts.push(...apiMounts(host));
-  checkDuplicateMounts(mounts);
-  return mounts;
-}
-
 function etcMount(destination: string, source: string, readonly?: boolean): Mount[] {
   const options = ["rbind", "rprivate", ...(readonly ? ["ro"] : [])];
   return [{ destination, type: "bind", source, options }];
-}
-
-/** `-v /host:/ctr[:ro|rw]` binds (named volumes come later). */
-export function parseBind(bind: string): Mount {
-  const parts = bind.split(":");
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-    throw badRequest(`invalid volume specification: '${bind}'`);
-  }
-  const [src, dst, mode = "rw"] = parts;
-  if (!src.startsWith("/")) {
-    throw badRequest(
-      `invalid volume specification: '${bind}': named volumes are not supported yet`,
-    );
-  }
-  if (!dst.startsWith("/")) {
-    throw badRequest(
-      `invalid mount config for type "bind": invalid mount path: '${dst}' mount path must be absolute`,
-    );
-  }
-  const opts = mode.split(",");
-  for (const o of opts) {
-    if (
-      !["ro", "rw", "z", "Z", "private", "rprivate", "shared", "rshared", "slave", "rslave"]
-        .includes(o)
-    ) {
-      throw badRequest(`invalid mode: ${mode}`);
-    }
-  }
-  try {
-    Deno.statSync(src);
-  } catch {
-    Deno.mkdirSync(src, { recursive: true });
-  }
-  return {
-    destination: dst,
-    type: "bind",
-    source: src,
-    options: [
-      "rbind",
-      opts.includes("ro") ? "ro" : "rw",
-      ...opts.filter((o) => o.includes("private") || o.includes("shared") || o.includes("slave")),
-    ],
-  };
 }
 
 /** Docker's default device rules: deny all, then the usual character devices. */

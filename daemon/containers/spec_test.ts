@@ -4,12 +4,12 @@ import {
   DOCKER_DEFAULT_CAPS,
   mergeEnv,
   namespaceModes,
-  parseBind,
   resolveCaps,
   resolveCommand,
   type SpecInput,
 } from "./spec.ts";
 import { ApiError } from "../api/errors.ts";
+import { parseBind } from "./mounts.ts";
 import { deviceCgroupRules, hostDevices } from "./host_devices.ts";
 
 Deno.test("entrypoint and cmd follow Docker's rules", () => {

@@ -5,6 +5,7 @@
  */
 import type { Device, DeviceRule } from "../../runtime/spec/types.ts";
 import { ApiError, badRequest } from "../api/errors.ts";
+import { splitDev } from "../../runtime/linux/libc.ts";
 
 /** HostConfig.Devices[i]. */
 export interface DeviceMapping {
@@ -28,9 +29,7 @@ export function hostDevices(
     for (const [host, target] of nodesAt(m.PathOnHost, inContainer)) {
       const st = Deno.statSync(host);
       const type = st.isCharDevice ? "c" : "b";
-      const rdev = st.rdev ?? 0;
-      const major = Number((BigInt(rdev) >> 8n) & 0xfffn);
-      const minor = Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xfff00n));
+      const { major, minor } = splitDev(st.rdev ?? 0);
       devices.push({
         type,
         path: target,
@@ -116,11 +115,7 @@ export function blockIODevices(host: Record<string, unknown>) {
       throw badRequest(`no such file or directory: ${path}`);
     }
     if (!st.isBlockDevice) throw badRequest(`${path} is not a block device`);
-    const rdev = BigInt(st.rdev ?? 0);
-    return {
-      major: Number((rdev >> 8n) & 0xfffn),
-      minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)),
-    };
+    return splitDev(st.rdev ?? 0);
   };
   const throttles = (key: string) =>
     ((host[key] ?? []) as Throttle[]).map((t) => ({ ...device(t.Path), rate: t.Rate }));

@@ -12,6 +12,7 @@
  * running containers).
  */
 import tar, { type Header as FullHeader } from "tar-stream";
+import { splitDev } from "../../runtime/linux/libc.ts";
 
 type Header = Partial<FullHeader> & { name: string };
 
@@ -33,15 +34,6 @@ function lstatOrNull(path: string): Deno.FileInfo | null {
   } catch {
     return null;
   }
-}
-
-/** Linux's dev_t split into major and minor. */
-function devNumbers(rdev: number): { devmajor: number; devminor: number } {
-  const r = BigInt(rdev);
-  return {
-    devmajor: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)),
-    devminor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)),
-  };
 }
 
 type Sink = ReturnType<ReturnType<typeof tar.pack>["entry"]>;
@@ -136,10 +128,12 @@ async function walk(
     }
     if (st.isFifo) return await entry({ ...header, type: "fifo" });
     if (st.isCharDevice || st.isBlockDevice) {
+      const { major, minor } = splitDev(st.rdev ?? 0);
       return await entry({
         ...header,
         type: st.isCharDevice ? "character-device" : "block-device",
-        ...devNumbers(st.rdev ?? 0),
+        devmajor: major,
+        devminor: minor,
       });
     }
     // Sockets have no tar form: Docker skips them too.

@@ -333,6 +333,15 @@ export function chroot(path: string): void {
   check(libc().chroot(cstr(path)), "chroot", path);
 }
 
+/** A dev_t (FileInfo.rdev) split into major and minor, as glibc's major() and minor(). */
+export function splitDev(rdev: number): { major: number; minor: number } {
+  const r = BigInt(rdev);
+  return {
+    major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)),
+    minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)),
+  };
+}
+
 export function mknod(path: string, mode: number, major: number, minor: number): void {
   // glibc's makedev() encoding.
   const dev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |

@@ -41,30 +41,15 @@ export async function setUpContainer(
 ): Promise<{ rec: ContainerRecord; init: StartedInit }> {
   let spawned: SpawnedInit | undefined = early?.init;
   let init: StartedInit | undefined;
-  const cgroup = await (async () => {
-    try {
-      const { spec, rootfs, warnings } = loadSpec(bundle);
-      for (const w of warnings) ctx.log.warn(w);
-      const process = spec.process!;
-      if (process.terminal && !opts.consoleSocket) {
-        throw new Error("cannot allocate tty if runc will detach without setting console socket");
-      }
-      if (!process.terminal && opts.consoleSocket) {
-        throw new Error("cannot use console socket if runc will not detach or allocate tty");
-      }
-      if (!(spec.linux?.namespaces ?? []).some((n) => n.type === "mount")) {
-        throw new Error(
-          "config.json: linux.namespaces: berth needs a mount namespace for the container",
-        );
-      }
-      return { spec, rootfs, manager: newCgroupManager(spec.linux?.cgroupsPath, id) };
-    } catch (e) {
-      if (spawned) await abandonInit(spawned);
-      Deno.removeSync(dir, { recursive: true });
-      throw e;
-    }
-  })();
-  const { spec, rootfs, manager } = cgroup;
+  let checked: ReturnType<typeof checkSpec>;
+  try {
+    checked = checkSpec(ctx, opts, bundle, id);
+  } catch (e) {
+    if (spawned) await abandonInit(spawned);
+    Deno.removeSync(dir, { recursive: true });
+    throw e;
+  }
+  const { spec, rootfs, manager } = checked;
   const namespaces = spec.linux?.namespaces ?? [];
   const newCgroupNs = namespaces.some((n) => n.type === "cgroup" && !n.path);
   const stateFor = (pid: number, status: State["status"]): State => ({
@@ -143,6 +128,25 @@ export async function setUpContainer(
     Deno.removeSync(dir, { recursive: true });
     throw e;
   }
+}
+
+/** The full check of config.json and the options that go with it; the (not yet made) cgroup. */
+function checkSpec(ctx: RuntimeContext, opts: CreateOptions, bundle: string, id: string) {
+  const { spec, rootfs, warnings } = loadSpec(bundle);
+  for (const w of warnings) ctx.log.warn(w);
+  const process = spec.process!;
+  if (process.terminal && !opts.consoleSocket) {
+    throw new Error("cannot allocate tty if runc will detach without setting console socket");
+  }
+  if (!process.terminal && opts.consoleSocket) {
+    throw new Error("cannot use console socket if runc will not detach or allocate tty");
+  }
+  if (!(spec.linux?.namespaces ?? []).some((n) => n.type === "mount")) {
+    throw new Error(
+      "config.json: linux.namespaces: berth needs a mount namespace for the container",
+    );
+  }
+  return { spec, rootfs, manager: newCgroupManager(spec.linux?.cgroupsPath, id) };
 }
 
 /** The same namespaces, propagation and stdio (the callback is the caller's own either way). */

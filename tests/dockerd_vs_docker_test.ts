@@ -2,28 +2,15 @@
  * berth's dockerd against Docker's own (Debian's docker.io 20.10), side by
  * side: the same image (saved from Docker's engine, loaded into berth's), the
  * same `docker run` flags through the same real CLI, and the same probes from
- * inside the container; what the process sees must be the same. Masked: what
- * differs between any two runs (ids, hostnames, numbers of mounts, devices
- * and peer groups, dates), and what is a matter of the engine's version
- * rather than of the flags (the lists of masked and read-only paths under
- * /proc and /sys, which grew between Docker releases).
+ * inside the container (helpers/inside_view.ts); what the process sees must
+ * be the same once what differs between any two runs is masked, and whether
+ * the root mount has a peer group (how each engine mounts its layers).
  */
 import assert from "node:assert/strict";
 import { T } from "./helpers/fixture.ts";
 import { startDockerd } from "./helpers/dockerd.ts";
 import { realDockerdAvailable, startRealDockerd } from "./helpers/real_dockerd.ts";
-
-const PROBE = [
-  "grep -E '^(Umask|Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp:)' /proc/self/status",
-  "cat /proc/self/limits /proc/self/cgroup /proc/self/oom_score_adj",
-  "env | grep -v ^HOSTNAME= | sort; pwd; id; umask",
-  "ls /sys/fs/cgroup; ls -la /dev | sed 's/ [A-Z][a-z][a-z] .*:[0-9][0-9] / /'",
-  "echo mounts; cut -d' ' -f4- /proc/self/mountinfo | grep -v ' /proc/. \\| /sys/firmware ' | sort",
-  "cd /sys/fs/cgroup && sort devices/devices.list && cat memory/memory.limit_in_bytes " +
-  "memory/memory.soft_limit_in_bytes memory/memory.memsw.limit_in_bytes memory/memory.swappiness " +
-  "cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpuset/cpuset.cpus pids/pids.max 2>&1",
-  "true",
-].join("; ");
+import { INSIDE_PROBE, normalizeInsideView } from "./helpers/inside_view.ts";
 
 const FLAG_SETS: string[][] = [
   [],
@@ -59,10 +46,10 @@ Deno.test({
       for (const flags of FLAG_SETS) {
         const [viaDocker, viaBerth] = await Promise.all([docker, berth].map(async (engine) => {
           const r = await engine.docker([
-            ...["run", "--rm", "--network", "none", ...flags, "busybox", "sh", "-c", PROBE],
+            ...["run", "--rm", "--network", "none", ...flags, "busybox", "sh", "-c", INSIDE_PROBE],
           ]);
           assert.equal(r.code, 0, `${flags.join(" ")}: ${r.stderr}`);
-          return normalize(r.stdout);
+          return normalizeInsideView(r.stdout, { rootPeerGroup: true });
         }));
         assert.deepEqual(viaBerth, viaDocker, `flags: ${flags.join(" ")}`);
       }
@@ -72,19 +59,3 @@ Deno.test({
     }
   },
 });
-
-function normalize(out: string): string[] {
-  return out
-    .replaceAll(/[0-9a-f]{64}/g, "<id>")
-    .replaceAll(/\/tmp\/berth-test-[a-z]*dockerd-[^/ ]+/g, "<engine>")
-    .split("\n")
-    .map((l) =>
-      l.replace(/\b\d+:\d+\b/g, "<dev>")
-        .replace(/\b(master|shared|propagate_from):\d+/g, "$1:<group>")
-        .replace(/ - overlay overlay .*/, " - overlay overlay <layers>")
-        // How each engine mounts its layers decides whether the root has a peer group.
-        .replace(/^(\/ \/ r[ow],relatime) master:<group>/, "$1")
-        // berth mounts the tmpfs read-only, as the spec asks (runc 1.1 leaves it writable).
-        .replace(/^(\/ \/sys\/fs\/cgroup) r[ow],(.* - tmpfs tmpfs) r[ow],/, "$1 <ro>,$2 <ro>,")
-    );
-}

@@ -17,6 +17,7 @@ import { T } from "./helpers/fixture.ts";
 import { realDockerdAvailable, startRealDockerd } from "./helpers/real_dockerd.ts";
 import { runtimeArgv } from "./helpers/runtime.ts";
 import type { CliResult } from "./helpers/dockerd.ts";
+import { INSIDE_PROBE, normalizeInsideView } from "./helpers/inside_view.ts";
 
 const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
@@ -122,19 +123,6 @@ exec ${runtimeArgv().map(shq).join(" ")} "$@"
         // The same probes under Docker's runc and under berth, in the same
         // engine; what differs between two runs (ids, hostnames, mount, peer
         // group and device numbers, dates) is masked, and mounts are compared as a set.
-        const probe = [
-          "grep -E '^(Umask|Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp)' /proc/self/status",
-          "cat /proc/self/limits /proc/self/cgroup /proc/self/oom_score_adj",
-          "env | grep -v ^HOSTNAME= | sort; pwd; id; umask; ulimit -a",
-          "ls /sys/fs/cgroup; ls -la /dev | sed 's/ [A-Z][a-z][a-z] .*:[0-9][0-9] / /'",
-          "echo mounts; cut -d' ' -f4- /proc/self/mountinfo | sort",
-          "touch /probe 2>&1 || true",
-          // The device rules as a set: the kernel lists them in the order written.
-          "cd /sys/fs/cgroup && sort devices/devices.list && cat memory/memory.limit_in_bytes " +
-          "memory/memory.soft_limit_in_bytes memory/memory.memsw.limit_in_bytes " +
-          "memory/memory.swappiness memory/memory.oom_control cpu/cpu.shares cpu/cpu.cfs_quota_us " +
-          "cpu/cpu.cfs_period_us cpuset/cpuset.cpus pids/pids.max blkio/blkio.weight 2>&1; true",
-        ].join("; ");
         const variants = [
           [],
           ["--read-only", "--tmpfs", "/run"],
@@ -159,10 +147,10 @@ exec ${runtimeArgv().map(shq).join(" ")} "$@"
         for (const flags of variants) {
           const [viaRunc, viaBerth] = await Promise.all(
             ["runc", "berth"].map(async (rt) =>
-              normalize(
+              normalizeInsideView(
                 await docker([
                   ...["run", "--rm", "--runtime", rt, "--network", "none", ...flags],
-                  ...["busybox", "sh", "-c", probe],
+                  ...["busybox", "sh", "-c", INSIDE_PROBE],
                 ]),
               )
             ),
@@ -179,7 +167,7 @@ exec ${runtimeArgv().map(shq).join(" ")} "$@"
         for (const flags of [[], ["-u", "nobody", "-w", "/tmp", "-e", "X=1"], ["-t"]]) {
           const [viaRunc, viaBerth] = await Promise.all(
             running.map(async (id) =>
-              normalize(await docker(["exec", ...flags, id, "sh", "-c", probe]))
+              normalizeInsideView(await docker(["exec", ...flags, id, "sh", "-c", INSIDE_PROBE]))
             ),
           );
           assert.deepEqual(viaBerth, viaRunc, `exec ${flags.join(" ")}`);
@@ -206,23 +194,4 @@ function readOr(path: string): string {
   } catch {
     return "(none)";
   }
-}
-
-/**
- * A probe's output with what differs between any two runs masked. Two
- * differences are berth's on purpose: /sys/fs/cgroup's tmpfs is read-only as
- * the config asks (runc 1.1 leaves that tmpfs writable and only its
- * hierarchies read-only), and mount order (compared as a sorted set).
- */
-function normalize(out: string): string[] {
-  return out
-    .replaceAll(/[0-9a-f]{64}/g, "<id>")
-    .replaceAll(/\/tmp\/berth-test-realdockerd-[^/ ]+/g, "<engine>")
-    .split("\n")
-    .map((l) =>
-      l.replace(/\b\d+:\d+\b/g, "<dev>")
-        .replace(/\b(master|shared|propagate_from):\d+/g, "$1:<group>")
-        .replace(/ - overlay overlay .*/, " - overlay overlay <layers>")
-        .replace(/^(\/ \/sys\/fs\/cgroup) r[ow],(.* - tmpfs tmpfs) r[ow],/, "$1 <ro>,$2 <ro>,")
-    );
 }

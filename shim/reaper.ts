@@ -8,7 +8,7 @@
  * on a slow timer as a backstop, and reap orphaned zombies re-parented to the
  * shim that nobody waits for.
  */
-import { decodeWaitStatus, libc, WNOHANG } from "../runtime/linux/libc.ts";
+import { decodeWaitStatus, waitpid, WNOHANG } from "../runtime/linux/libc.ts";
 import { awaitedChildren } from "../runtime/linux/spawn.ts";
 
 type OnExit = (status: number) => void;
@@ -46,7 +46,7 @@ export function startReaping(): void {
 const statusBuf = new Int32Array(1);
 
 function tryWait(pid: number): number | undefined {
-  const r = libc().waitpid(pid, new Uint8Array(statusBuf.buffer), WNOHANG);
+  const r = waitpid(pid, statusBuf, WNOHANG);
   if (r === pid) return decodeWaitStatus(statusBuf[0]).code;
   if (r === 0) return undefined;
   // ECHILD: not (or no longer) our child. Exited if /proc no longer has it.

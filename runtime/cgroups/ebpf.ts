@@ -6,10 +6,8 @@
  * it with the bpf(2) system call, through the shared libc binding.
  */
 
-import { close, cstr, Errno, errno, libc, O, open } from "../linux/libc.ts";
+import { close, cstr, Errno, errno, O, open, SYS, sys } from "../linux/libc.ts";
 import { ANY, type DevicePolicy } from "./devices.ts";
-
-const SYS_BPF = Deno.build.arch === "x86_64" ? 321 : 280;
 
 const BPF = {
   PROG_LOAD: 5,
@@ -99,7 +97,7 @@ function encode(prog: Insn[]): Uint8Array<ArrayBuffer> {
 const ptr = (b: ArrayBufferView) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
 
 function bpf(cmd: number, attr: Uint8Array<ArrayBuffer>, what: string): number {
-  const r = libc().syscall(BigInt(SYS_BPF), BigInt(cmd), ptr(attr), BigInt(attr.length), 0n);
+  const r = sys(SYS.bpf, cmd, attr, attr.length);
   if (r === -1n) throw new Errno("bpf", errno(), what);
   return Number(r);
 }

@@ -7,10 +7,9 @@
 import type { Mount, Spec } from "../spec/types.ts";
 import {
   chdir,
-  check,
   chroot,
   close,
-  libc,
+  fchdir,
   mknod,
   MNT_DETACH,
   mount,
@@ -344,10 +343,10 @@ export function enterRootfs(rootfs: string, noPivot: boolean): void {
   const oldRoot = open("/", O.RDONLY | O.DIRECTORY | O.CLOEXEC);
   const newRoot = open(rootfs, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
   try {
-    check(libc().fchdir(newRoot), "fchdir", rootfs);
+    fchdir(newRoot, rootfs);
     // pivot_root(".", ".") stacks the old root on top of the new one; then it is detached.
     pivotRoot(".", ".");
-    check(libc().fchdir(oldRoot), "fchdir", "old root");
+    fchdir(oldRoot, "old root");
     mount(null, ".", null, MS.SLAVE | MS.REC, null);
     umount2(".", MNT_DETACH);
     chdir("/");

@@ -39,13 +39,14 @@ import {
   check,
   Errno,
   errno,
-  libc,
   PR,
   prctl,
+  prctlRaw,
   setgroups,
   setresgid,
   setresuid,
   SYS,
+  sys,
 } from "./libc.ts";
 
 const NAMES = [
@@ -130,7 +131,7 @@ let cachedLastCap: number | undefined;
  */
 export function lastCap(): number {
   if (cachedLastCap !== undefined) return cachedLastCap;
-  const known = (n: number) => libc().prctl(PR.CAPBSET_READ, BigInt(n), 0n, 0n, 0n) !== -1;
+  const known = (n: number) => prctlRaw(PR.CAPBSET_READ, n) !== -1;
   let n = NAMES.length - 1;
   if (known(n)) { while (n < 63 && known(n + 1)) n++; }
   else while (n > 0 && !known(n)) n--;
@@ -180,10 +181,6 @@ export function capabilityNames(mask: bigint): string[] {
 const CAP_V3 = 0x20080522;
 const PR_CAP_AMBIENT_IS_SET = 1;
 
-function ptr(buf: ArrayBufferView): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-}
-
 interface CapSets {
   effective: bigint;
   permitted: bigint;
@@ -198,7 +195,7 @@ function capget(): CapSets {
   const header = new Uint32Array([CAP_V3, 0]);
   // Two __user_cap_data_struct {effective, permitted, inheritable}: low and high 32 bits.
   const data = new Uint32Array(6);
-  check(libc().syscall(BigInt(SYS.capget), ptr(header), ptr(data), 0n, 0n), "capget");
+  check(sys(SYS.capget, header, data), "capget");
   const join = (i: number) => BigInt(data[i]) | (BigInt(data[i + 3]) << 32n);
   return { effective: join(0), permitted: join(1), inheritable: join(2) };
 }
@@ -210,11 +207,11 @@ function capset(sets: CapSets): void {
     data[i] = Number(mask & 0xffffffffn);
     data[i + 3] = Number(mask >> 32n);
   });
-  check(libc().syscall(BigInt(SYS.capset), ptr(header), ptr(data), 0n, 0n), "capset");
+  check(sys(SYS.capset, header, data), "capset");
 }
 
 function inBoundingSet(n: number): boolean {
-  return libc().prctl(PR.CAPBSET_READ, BigInt(n), 0n, 0n, 0n) === 1;
+  return prctlRaw(PR.CAPBSET_READ, n) === 1;
 }
 
 function boundingMask(last: number): bigint {
@@ -233,7 +230,7 @@ export function dropBoundingSet(keep: readonly string[]): void {
   const mask = capabilityMask(keep, last);
   for (let n = 0; n <= last; n++) {
     if (mask & (1n << BigInt(n)) || !inBoundingSet(n)) continue;
-    if (libc().prctl(PR.CAPBSET_DROP, BigInt(n), 0n, 0n, 0n) === -1) {
+    if (prctlRaw(PR.CAPBSET_DROP, n) === -1) {
       const code = errno();
       const hint = code === 1 ? " (dropping from the bounding set needs CAP_SETPCAP)" : "";
       throw new Errno("prctl(PR_CAPBSET_DROP)", code, capabilityName(n) + hint);
@@ -283,20 +280,14 @@ export function setCapabilities(caps: Capabilities): string[] {
       : "";
     throw new Errno("capset", e.code, why);
   }
-  if (libc().prctl(PR.CAP_AMBIENT, BigInt(PR.CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n) === -1) {
+  if (prctlRaw(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL) === -1) {
     // Kernels before 4.3 have no ambient set: only an error if one was asked for.
     if (raisable !== 0n) throw new Errno("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno());
     return skippedAmbient;
   }
   for (const name of capabilityNames(raisable)) {
     check(
-      libc().prctl(
-        PR.CAP_AMBIENT,
-        BigInt(PR.CAP_AMBIENT_RAISE),
-        BigInt(capabilityNumber(name)),
-        0n,
-        0n,
-      ),
+      prctlRaw(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, capabilityNumber(name)),
       "prctl(PR_CAP_AMBIENT_RAISE)",
       name,
     );
@@ -313,7 +304,7 @@ export function currentCapabilities(): Required<Capabilities> {
   const last = lastCap();
   const ambient: string[] = [];
   for (let n = 0; n <= last; n++) {
-    const set = libc().prctl(PR.CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_IS_SET), BigInt(n), 0n, 0n);
+    const set = prctlRaw(PR.CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, n);
     if (set === 1) ambient.push(capabilityName(n));
   }
   return {

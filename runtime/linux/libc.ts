@@ -11,30 +11,9 @@
 const symbols = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
-  syscall: { parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },
-  unshare: { parameters: ["i32"], result: "i32" },
-  setns: { parameters: ["i32", "i32"], result: "i32" },
-  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
-  umount2: { parameters: ["buffer", "i32"], result: "i32" },
-  chdir: { parameters: ["buffer"], result: "i32" },
-  fchdir: { parameters: ["i32"], result: "i32" },
-  chroot: { parameters: ["buffer"], result: "i32" },
-  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
-  setdomainname: { parameters: ["buffer", "usize"], result: "i32" },
-  mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  // syscall(number, six arguments): see sys().
+  syscall: { parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], result: "i64" },
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
-  umask: { parameters: ["u32"], result: "u32" },
-  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
-  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
-  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
-  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
-  prlimit: { parameters: ["i32", "i32", "buffer", "buffer"], result: "i32" },
-  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
-  signal: { parameters: ["i32", "usize"], result: "usize" },
-  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   readBlocking: {
@@ -50,12 +29,9 @@ const symbols = {
     nonblocking: true,
   },
   dup: { parameters: ["i32"], result: "i32" },
-  dup3: { parameters: ["i32", "i32", "i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "i64"], result: "i32" },
-  setsid: { parameters: [], result: "i32" },
-  getpid: { parameters: [], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   waitpidBlocking: {
@@ -95,7 +71,6 @@ const symbols = {
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   syncfs: { parameters: ["i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   posix_spawn: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
@@ -103,6 +78,11 @@ const symbols = {
   posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
   posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
   posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  posix_spawn_file_actions_addopen: {
+    parameters: ["buffer", "i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  posix_spawn_file_actions_addchdir_np: { parameters: ["buffer", "buffer"], result: "i32" },
   posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
   posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
   posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
@@ -122,9 +102,10 @@ type SymbolName = keyof typeof symbols;
 const bound: Partial<Record<SymbolName, unknown>> = {};
 
 /**
- * The libc symbols, each bound on first use: binding costs about 0.2 ms per
- * symbol, and every role start (the init's above all) pays only for the
- * calls it makes.
+ * The libc symbols, each bound on first use: binding costs 0.1-0.3 ms per
+ * symbol (Deno compiles a call trampoline for each), and every role start
+ * (the init's above all) pays only for the calls it makes. The kernel calls
+ * on the runtime's paths all go through one of them, syscall: see sys().
  */
 const lazy = new Proxy({} as Symbols, {
   get(_target, name: string) {
@@ -201,9 +182,123 @@ export function check<T extends number | bigint>(result: T, call: string, detail
   return result;
 }
 
+/** System call numbers: x86_64's own table, and aarch64's (the kernel's generic one). */
 export const SYS = Deno.build.arch === "x86_64"
-  ? { pivot_root: 155, capget: 125, capset: 126, rt_sigaction: 13, close_range: 436 }
-  : { pivot_root: 41, capget: 90, capset: 91, rt_sigaction: 134, close_range: 436 };
+  ? {
+    read: 0,
+    write: 1,
+    close: 3,
+    rt_sigaction: 13,
+    rt_sigprocmask: 14,
+    ioctl: 16,
+    getpid: 39,
+    execve: 59,
+    wait4: 61,
+    kill: 62,
+    fcntl: 72,
+    chdir: 80,
+    fchdir: 81,
+    umask: 95,
+    setsid: 112,
+    setgroups: 116,
+    setresuid: 117,
+    setresgid: 119,
+    capget: 125,
+    capset: 126,
+    statfs: 137,
+    pivot_root: 155,
+    prctl: 157,
+    chroot: 161,
+    mount: 165,
+    umount2: 166,
+    sethostname: 170,
+    setdomainname: 171,
+    openat: 257,
+    mknodat: 259,
+    unshare: 272,
+    dup3: 292,
+    pipe2: 293,
+    prlimit64: 302,
+    setns: 308,
+    bpf: 321,
+    pidfd_send_signal: 424,
+    pidfd_open: 434,
+    close_range: 436,
+  }
+  : {
+    read: 63,
+    write: 64,
+    close: 57,
+    rt_sigaction: 134,
+    rt_sigprocmask: 135,
+    ioctl: 29,
+    getpid: 172,
+    execve: 221,
+    wait4: 260,
+    kill: 129,
+    fcntl: 25,
+    chdir: 49,
+    fchdir: 50,
+    umask: 166,
+    setsid: 157,
+    setgroups: 159,
+    setresuid: 147,
+    setresgid: 149,
+    capget: 90,
+    capset: 91,
+    statfs: 43,
+    pivot_root: 41,
+    prctl: 167,
+    chroot: 51,
+    mount: 40,
+    umount2: 39,
+    sethostname: 161,
+    setdomainname: 162,
+    openat: 56,
+    mknodat: 33,
+    unshare: 97,
+    dup3: 24,
+    pipe2: 59,
+    prlimit64: 261,
+    setns: 268,
+    bpf: 280,
+    pidfd_send_signal: 424,
+    pidfd_open: 434,
+    close_range: 436,
+  };
+
+/** An argument of {@link sys}: an integer, a buffer (passed by its address) or null. */
+export type SysArg = number | bigint | ArrayBufferView | null;
+
+/**
+ * A system call through libc's syscall(): the kernel's result, or -1 with
+ * errno set. berth's kernel calls go through here rather than through libc's
+ * wrapper of each: every distinct FFI symbol costs a process 0.1-0.3 ms the
+ * first time it is used, and the runtime's processes (the CLI, the init)
+ * start for every container. One difference with glibc: calls that change
+ * credentials (setresuid, setgroups, ...) change the calling thread only,
+ * where glibc changes every thread; the init calls them on the thread that
+ * then executes the user's process, which is the one that counts.
+ * Buffers are passed by address: they stay referenced by `args` for the call.
+ */
+export function sys(nr: number, ...args: SysArg[]): bigint {
+  const a = [0n, 0n, 0n, 0n, 0n, 0n];
+  args.forEach((v, i) => {
+    a[i] = v === null
+      ? 0n
+      : typeof v === "bigint"
+      ? v
+      : typeof v === "number"
+      ? BigInt(v)
+      : ptrValue(v);
+  });
+  return libc().syscall(BigInt(nr), a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/** {@link sys} as a number, -1 turned into an {@link Errno}. */
+function sysCheck(call: string, detail: string, nr: number, ...args: SysArg[]): number {
+  return Number(check(sys(nr, ...args), call, detail));
+}
 
 // ---- namespaces -------------------------------------------------------------
 
@@ -220,11 +315,11 @@ export const CLONE = {
 } as const;
 
 export function unshare(flags: number): void {
-  check(libc().unshare(flags), "unshare", `0x${flags.toString(16)}`);
+  sysCheck("unshare", `0x${flags.toString(16)}`, SYS.unshare, flags);
 }
 
 export function setns(fd: number, nstype: number, what = ""): void {
-  check(libc().setns(fd, nstype), "setns", what);
+  sysCheck("setns", what, SYS.setns, fd, nstype);
 }
 
 // ---- mounts ------------------------------------------------------------------
@@ -236,7 +331,7 @@ export function setns(fd: number, nstype: number, what = ""): void {
  */
 export function mountFlagsOf(path: string): number {
   const buf = new BigUint64Array(15); // struct statfs: f_flags is the 11th word on x86_64 and aarch64
-  check(libc().statfs(cstr(path), new Uint8Array(buf.buffer)), "statfs", path);
+  sysCheck("statfs", path, SYS.statfs, cstr(path), buf);
   const st = Number(buf[10]);
   const ST = {
     RDONLY: 1,
@@ -293,44 +388,36 @@ export function mount(
   flags: number,
   data: string | null,
 ): void {
-  check(
-    libc().mount(
-      source === null ? null : cstr(source),
-      cstr(target),
-      fstype === null ? null : cstr(fstype),
-      BigInt(flags),
-      data === null || data === "" ? null : cstr(data),
-    ),
+  sysCheck(
     "mount",
     `${source ?? "none"} on ${target}${fstype ? ` (${fstype})` : ""}`,
+    SYS.mount,
+    source === null ? null : cstr(source),
+    cstr(target),
+    fstype === null ? null : cstr(fstype),
+    flags,
+    data === null || data === "" ? null : cstr(data),
   );
 }
 
 export function umount2(target: string, flags: number): void {
-  check(libc().umount2(cstr(target), flags), "umount2", target);
+  sysCheck("umount2", target, SYS.umount2, cstr(target), flags);
 }
 
 export function pivotRoot(newRoot: string, putOld: string): void {
-  const a = cstr(newRoot), b = cstr(putOld);
-  check(
-    libc().syscall(
-      BigInt(SYS.pivot_root),
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a))),
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))),
-      0n,
-      0n,
-    ),
-    "pivot_root",
-    newRoot,
-  );
+  sysCheck("pivot_root", newRoot, SYS.pivot_root, cstr(newRoot), cstr(putOld));
 }
 
 export function chdir(path: string): void {
-  check(libc().chdir(cstr(path)), "chdir", path);
+  sysCheck("chdir", path, SYS.chdir, cstr(path));
+}
+
+export function fchdir(fd: number, what: string): void {
+  sysCheck("fchdir", what, SYS.fchdir, fd);
 }
 
 export function chroot(path: string): void {
-  check(libc().chroot(cstr(path)), "chroot", path);
+  sysCheck("chroot", path, SYS.chroot, cstr(path));
 }
 
 /** A dev_t (FileInfo.rdev) split into major and minor, as glibc's major() and minor(). */
@@ -346,7 +433,7 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   // glibc's makedev() encoding.
   const dev = (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |
     (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
-  check(libc().mknod(cstr(path), mode, dev), "mknod", path);
+  sysCheck("mknod", path, SYS.mknodat, AT_FDCWD, cstr(path), mode, dev);
 }
 
 /** chown() that does not follow a final symlink. */
@@ -420,17 +507,17 @@ export function mkfifo(path: string, mode: number): void {
 }
 
 export function umask(mask: number): number {
-  return libc().umask(mask);
+  return Number(sys(SYS.umask, mask));
 }
 
 export function sethostname(name: string): void {
   const b = encoder.encode(name);
-  check(libc().sethostname(b, BigInt(b.length)), "sethostname", name);
+  sysCheck("sethostname", name, SYS.sethostname, b, b.length);
 }
 
 export function setdomainname(name: string): void {
   const b = encoder.encode(name);
-  check(libc().setdomainname(b, BigInt(b.length)), "setdomainname", name);
+  sysCheck("setdomainname", name, SYS.setdomainname, b, b.length);
 }
 
 // ---- process attributes -----------------------------------------------------
@@ -450,25 +537,28 @@ export const PR = {
   CAP_AMBIENT_CLEAR_ALL: 4,
 } as const;
 
-export function prctl(option: number, a = 0, b = 0, c = 0, d = 0): number {
-  return check(
-    libc().prctl(option, BigInt(a), BigInt(b), BigInt(c), BigInt(d)),
-    "prctl",
-    String(option),
-  );
+export function prctl(option: number, a: number | bigint = 0, b = 0, c = 0, d = 0): number {
+  return sysCheck("prctl", String(option), SYS.prctl, option, a, b, c, d);
 }
 
+/** prctl without the error check: its raw result (-1 on failure). */
+export function prctlRaw(option: number, a: number | bigint = 0, b = 0, c = 0, d = 0): number {
+  return Number(sys(SYS.prctl, option, a, b, c, d));
+}
+
+/** The calling thread's user ids (see sys()). */
 export function setresuid(uid: number): void {
-  check(libc().setresuid(uid, uid, uid), "setresuid", String(uid));
+  sysCheck("setresuid", String(uid), SYS.setresuid, uid, uid, uid);
 }
 
+/** The calling thread's group ids (see sys()). */
 export function setresgid(gid: number): void {
-  check(libc().setresgid(gid, gid, gid), "setresgid", String(gid));
+  sysCheck("setresgid", String(gid), SYS.setresgid, gid, gid, gid);
 }
 
+/** The calling thread's supplementary groups (see sys()). */
 export function setgroups(gids: number[]): void {
-  const buf = new Uint32Array(gids);
-  check(libc().setgroups(BigInt(gids.length), new Uint8Array(buf.buffer)), "setgroups");
+  sysCheck("setgroups", "", SYS.setgroups, gids.length, new Uint32Array(gids));
 }
 
 export const RLIMIT: Record<string, number> = {
@@ -493,28 +583,18 @@ export const RLIMIT: Record<string, number> = {
 /** Sets a resource limit of `pid` (0: this process). */
 export function prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void {
   const buf = new BigUint64Array([soft, hard]);
-  check(
-    libc().prlimit(pid, resource, new Uint8Array(buf.buffer), null),
-    "prlimit",
-    String(resource),
-  );
+  sysCheck("prlimit", String(resource), SYS.prlimit64, pid, resource, buf, null);
 }
 
 /** Puts every signal back to its default action and unblocks all of them. */
 export function resetSignals(): void {
-  const c = libc();
+  // struct sigaction for the kernel: handler SIG_DFL, no flags, no restorer, empty mask.
+  const act = new BigUint64Array(4);
   for (let sig = 1; sig < 65; sig++) {
-    if (sig === 9 || sig === 19 || sig === 32 || sig === 33) continue;
-    c.signal(sig, 0n); // SIG_DFL
+    if (sig === 9 || sig === 19) continue; // cannot be changed
+    sys(SYS.rt_sigaction, sig, act, null, 8);
   }
-  // 32 and 33 are glibc's internal signals; the kernel accepts them through
-  // the raw rt_sigaction only, so they are reset with a raw syscall.
-  for (const sig of [32, 33]) {
-    const act = new BigUint64Array(4); // handler=SIG_DFL, flags=0, restorer=0, mask=0
-    c.syscall(BigInt(SYS.rt_sigaction), BigInt(sig), ptrValue(act), 0n, 8n);
-  }
-  const empty = new BigUint64Array(16);
-  c.sigprocmask(2, /* SIG_SETMASK */ new Uint8Array(empty.buffer), null);
+  sys(SYS.rt_sigprocmask, 2, /* SIG_SETMASK */ new BigUint64Array(1), null, 8);
 }
 
 function ptrValue(buf: ArrayBufferView): bigint {
@@ -538,7 +618,7 @@ export function cstrTable(items: string[], keep: Uint8Array[]): Uint8Array<Array
 /** Replaces this process with `path`. Returns only by throwing. */
 export function execve(path: string, argv: string[], env: string[]): never {
   const keep: Uint8Array[] = [];
-  libc().execve(cstr(path), cstrTable(argv, keep), cstrTable(env, keep));
+  sys(SYS.execve, cstr(path), cstrTable(argv, keep), cstrTable(env, keep));
   throw new Errno("execve", errno(), path);
 }
 
@@ -558,15 +638,15 @@ export const O = {
 } as const;
 
 export function open(path: string, flags: number, mode = 0): number {
-  return check(libc().open(cstr(path), flags, mode), "open", path);
+  return sysCheck("open", path, SYS.openat, AT_FDCWD, cstr(path), flags, mode);
 }
 
 export function close(fd: number): void {
-  libc().close(fd);
+  sys(SYS.close, fd);
 }
 
 export function dup3(oldfd: number, newfd: number, flags = 0): void {
-  check(libc().dup3(oldfd, newfd, flags), "dup3", `${oldfd} -> ${newfd}`);
+  sysCheck("dup3", `${oldfd} -> ${newfd}`, SYS.dup3, oldfd, newfd, flags);
 }
 
 export const F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
@@ -582,13 +662,7 @@ export function setCloexec(fd: number, on: boolean): void {
 
 /** Marks every fd from `from` upward close-on-exec (close_range with CLOSE_RANGE_CLOEXEC). */
 export function cloexecFrom(from: number): void {
-  const r = libc().syscall(
-    BigInt(SYS.close_range),
-    BigInt(from),
-    0xffffffffn,
-    4n, /* CLOEXEC */
-    0n,
-  );
+  const r = sys(SYS.close_range, from, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
   if (r === -1n) {
     for (const entry of Deno.readDirSync("/proc/self/fd")) {
       const fd = Number(entry.name);
@@ -616,12 +690,12 @@ export function writeAll(fd: number, data: Uint8Array): void {
 }
 
 export function kill(pid: number, signal: number): void {
-  check(libc().kill(pid, signal), "kill", `${pid} ${signal}`);
+  sysCheck("kill", `${pid} ${signal}`, SYS.kill, pid, signal);
 }
 
 /** True if a process with this pid exists (it may be a zombie). */
 export function processExists(pid: number): boolean {
-  if (libc().kill(pid, 0) === 0) return true;
+  if (sys(SYS.kill, pid, 0) === 0n) return true;
   return errno() === 1; // EPERM: exists, not ours
 }
 
@@ -635,7 +709,7 @@ export function decodeWaitStatus(status: number): { code: number; signal?: numbe
 }
 
 export function getpid(): number {
-  return libc().getpid();
+  return Number(sys(SYS.getpid));
 }
 
 export const CLOCK_REALTIME = 0;
@@ -649,5 +723,13 @@ export function clockRealtime(): { sec: number; nsec: number } {
 }
 
 export function setsid(): void {
-  check(libc().setsid(), "setsid");
+  sysCheck("setsid", "", SYS.setsid);
+}
+
+/**
+ * waitpid() through wait4: the pid reaped (0 with WNOHANG while it runs), or
+ * -1 with errno set.
+ */
+export function waitpid(pid: number, status: Int32Array, options: number): number {
+  return Number(sys(SYS.wait4, pid, status, options, null));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { awaitedChildren, OUTPUT_LIMIT, runProgram } from "./spawn.ts";
+import { awaitedChildren, OUTPUT_LIMIT, runProgram, spawnChild } from "./spawn.ts";
 
 const SH = "/bin/sh";
 const T = { sanitizeOps: false, sanitizeResources: false } as const;
@@ -54,4 +54,52 @@ Deno.test("runProgram: a program that cannot be run is an error naming it", asyn
     () => runProgram("/no/such/program", ["x"], []),
     /posix_spawn \/no\/such\/program: .*ENOENT/,
   );
+});
+
+Deno.test("spawnChild: exit code, argv[0], env and /dev/null stdio", T, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "berth-spawn-" });
+  try {
+    const child = spawnChild(
+      SH,
+      ["my-name", "-c", `echo "$0 $ONLY" > ${dir}/out; cat; exit 3`],
+      ["ONLY=this"],
+      { stdio: { stdin: "null", stdout: "null", stderr: "inherit" } },
+    );
+    assert.ok(awaitedChildren.has(child.pid));
+    const status = await child.status;
+    assert.deepEqual(status, { success: false, code: 3, signal: null });
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "my-name this\n");
+    assert.ok(!awaitedChildren.has(child.pid), "reaped and forgotten");
+    assert.throws(() => child.kill("SIGKILL"), /already terminated/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("spawnChild: kill goes to the child, whose status shows the signal", T, async () => {
+  const child = spawnChild(SH, ["sh", "-c", "exec sleep 30"], [], {
+    stdio: { stdin: "null", stdout: "null", stderr: "null" },
+    cwd: "/",
+  });
+  child.kill("SIGKILL");
+  assert.deepEqual(await child.status, { success: false, code: 137, signal: "SIGKILL" });
+});
+
+Deno.test("spawnChild: the working directory and default signal actions", T, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "berth-spawn-" });
+  try {
+    // SIGPIPE is ignored in Deno; the child gets it back at its default action.
+    const child = spawnChild(
+      SH,
+      ["sh", "-c", `pwd > ${dir}/pwd; grep SigIgn /proc/self/status > ${dir}/sig`],
+      [],
+      { stdio: { stdin: "null", stdout: "null", stderr: "null" }, cwd: "/tmp" },
+    );
+    assert.equal((await child.status).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/pwd`), "/tmp\n");
+    const ignored = BigInt("0x" + (await Deno.readTextFile(`${dir}/sig`)).split(/\s+/)[1]);
+    assert.equal(ignored & (1n << 12n), 0n, "SIGPIPE (13) not ignored");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

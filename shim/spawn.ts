@@ -124,7 +124,8 @@ export async function spawnWithStdio(
       cwd: bundle,
     }).spawn();
     markSpawned(child.pid);
-    if (!terminal) pumpPipes(io, child, wantStdin);
+    // Piped stdio always comes with a Deno.ChildProcess (see spawnInit).
+    if (!terminal && child instanceof Deno.ChildProcess) pumpPipes(io, child, wantStdin);
     const done = child.status.finally(() => unmarkSpawned(child.pid));
     let failed: number | undefined;
     if (opts.onExit) {
@@ -181,7 +182,8 @@ export async function spawnInProcess(
       unmarkSpawned(child.pid);
       return s.code;
     });
-    if (!terminal) pumpPipes(io, child, wantStdin);
+    // Piped stdio always comes with a Deno.ChildProcess (see spawnInit).
+    if (!terminal && child instanceof Deno.ChildProcess) pumpPipes(io, child, wantStdin);
     if (cons) io.pumpMaster(await cons.master);
     io.pumpStdinPath();
     return { pid: proc.pid, exit };

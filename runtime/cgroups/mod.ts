@@ -138,6 +138,37 @@ export function newCgroupManager(
   return new V1Manager(paths);
 }
 
+/**
+ * Starts, in the background, a move of this process into the cgroup it is
+ * already in (a no-op), so that a real move made soon after is fast. The
+ * first migration after a quiet spell waits in the kernel for an RCU grace
+ * period (the write lock of the global cgroup_threadgroup_rwsem; 5-15 ms
+ * here), then, for about one more grace period, further ones do not. create
+ * calls this while its init starts up, before it moves the init in.
+ * Best effort: whatever fails is ignored.
+ */
+export function primeMigration(layout: CgroupLayout = detectLayout()): void {
+  try {
+    const lines = Deno.readTextFileSync("/proc/self/cgroup").split("\n");
+    let file: string | undefined;
+    const v2 = lines.find((l) => l.startsWith("0::"))?.slice(3);
+    if (layout.version === 2 || layout.unified) {
+      const root = layout.version === 2 ? layout.root : layout.unified!;
+      if (v2 !== undefined) file = `${root}${v2 === "/" ? "" : v2}/cgroup.procs`;
+    } else {
+      for (const line of lines) {
+        const [, ctrl, path] = line.split(":");
+        const mount = ctrl && layout.mounts[ctrl.split(",")[0]];
+        if (mount && path) {
+          file = `${mount}${path === "/" ? "" : path}/cgroup.procs`;
+          break;
+        }
+      }
+    }
+    if (file) Deno.writeTextFile(file, String(Deno.pid), { create: false }).catch(() => {});
+  } catch { /* only an optimisation */ }
+}
+
 /** The manager of an existing cgroup, from the `paths` saved in a container's state. */
 export function loadCgroupManager(paths: Record<string, string>): CgroupManager {
   for (const dir of Object.values(paths)) {

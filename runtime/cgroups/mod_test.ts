@@ -13,6 +13,7 @@ import {
   loadCgroupManager,
   newCgroupManager,
   parseLayout,
+  primeMigration,
   resolveCgroupPath,
   statsJSON,
   UINT64_MAX,
@@ -161,6 +162,14 @@ Deno.test("parseLayout: pure v2, hybrid, comounted v1 and escapes", () => {
 Deno.test("cgroupVersion matches the detected layout", () => {
   assert.equal(cgroupVersion(), layout.version);
   if (layout.version === 1) assert.ok(layout.mounts.memory, "v1 without a memory hierarchy?");
+});
+
+Deno.test("primeMigration leaves this process in the cgroups it is in", async () => {
+  const before = await Deno.readTextFile("/proc/self/cgroup");
+  primeMigration();
+  // The move runs in the background; give it time to land.
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await Deno.readTextFile("/proc/self/cgroup"), before);
 });
 
 Deno.test("resolveCgroupPath: default, absolute, relative, and refused paths", () => {

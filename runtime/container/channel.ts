@@ -6,9 +6,16 @@
 
 /** Messages between the runtime (R) and a container's init (I). */
 export type Message =
-  /** R → I: the init is in its cgroup; set up the container as `cfg` says. */
+  /** R → I: set up the container as `cfg` says (the runtime now puts the init in its cgroup). */
   | { type: "go"; cfg: InitConfig }
-  /** I → R: mounts are ready; run prestart and createRuntime hooks now. */
+  /**
+   * R → I: the init is in its cgroup. The init waits for this before what
+   * depends on it (a cgroup namespace of its own, hooks, execve) and does
+   * the rest meanwhile: the first move into a cgroup costs an RCU grace
+   * period (about 10 ms) in the kernel.
+   */
+  | { type: "placed" }
+  /** I → R: mounts are ready; run prestart and createRuntime hooks now (if cfg.hookPause). */
   | { type: "hooks" }
   /** R → I: hooks done; continue with createContainer hooks and pivot_root. */
   | { type: "resume"; state: State }

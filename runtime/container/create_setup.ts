@@ -6,7 +6,7 @@
 import type { State } from "../spec/types.ts";
 import type { RuntimeContext } from "../context.ts";
 import { loadSpec } from "../spec/validate.ts";
-import { cgroupVersion, newCgroupManager } from "../cgroups/mod.ts";
+import { cgroupVersion, newCgroupManager, primeMigration } from "../cgroups/mod.ts";
 import { runHooks } from "./hooks.ts";
 import {
   abandonInit,
@@ -94,6 +94,9 @@ export async function setUpContainer(
         noPivot: opts.noPivot ?? false,
         preserveFds: opts.preserveFds ?? 0,
         newCgroupNs,
+        hookPause: ["prestart", "createRuntime", "createContainer"].some((h) =>
+          (spec.hooks?.[h as "prestart"]?.length ?? 0) > 0
+        ),
         cgroups: { version: cgroupVersion(), paths: manager.paths, namespaced: newCgroupNs },
       },
       prepare: (pid) => {
@@ -101,6 +104,9 @@ export async function setUpContainer(
         rec.pidStartTime = processStartTime(pid) ?? "";
         saveRecord(ctx.root, rec);
         manager.create();
+        // The init is moved in once it has started up; make that move fast.
+        // (After the mkdirs: the priming move holds the cgroup mutex while it waits.)
+        primeMigration();
       },
       placeInCgroup: (pid) => manager.apply(pid),
       onReady: () => manager.set(spec.linux?.resources ?? {}, { devices: spec.linux?.devices }),

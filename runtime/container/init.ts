@@ -59,6 +59,13 @@ export interface InitConfig {
   preserveFds: number;
   newCgroupNs: boolean;
   cgroups: CgroupView;
+  /**
+   * create: stop after the mounts for the runtime's prestart and
+   * createRuntime hooks ("hooks", then "resume" with the state that
+   * createContainer hooks get). Without any of these hooks there is nothing
+   * to stop for, and one round trip less.
+   */
+  hookPause?: boolean;
   /** exec: namespaces the init joins itself (the runtime cannot enter a mount namespace and still start us). */
   join?: { mount?: string; cgroup?: string };
 }
@@ -68,6 +75,8 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export async function main(args: string[]): Promise<number> {
   // Until execve nothing in the container may open /proc/<us>/exe, mem, fd/...
   prctl(PR.SET_DUMPABLE, 0);
+  // Not the caller's working directory, which might be the bundle's.
+  chdir("/");
   // The runtime listens on the socket named by our one argument.
   const chan = new Channel(await connectUnixSocket(args[0]));
   // Who hears of a failure: the runtime until "ready", then `runc start`.
@@ -75,7 +84,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     const { cfg } = await chan.expect("go");
     if (cfg.mode === "exec") {
-      return await finalizeAndExec(cfg, joinContainer(cfg), chan, "ready");
+      const proc = joinContainer(cfg);
+      await chan.expect("placed");
+      return await finalizeAndExec(cfg, proc, chan, "ready");
     }
     const proc = await setupContainer(cfg, chan);
     await chan.send({ type: "ready" });
@@ -109,16 +120,25 @@ async function setupContainer(cfg: InitConfig, chan: Channel): Promise<PreparedP
   const { spec, rootfs } = cfg;
   // The host's libseccomp, never one from the container's rootfs.
   if (spec.linux?.seccomp) openLibseccomp();
-  if (cfg.newCgroupNs) unshare(CLONE.NEWCGROUP);
   // Early, so that hooks running in the container's namespaces already see them.
   if (spec.hostname) sethostname(spec.hostname);
   if (spec.domainname) setdomainname(spec.domainname);
-  prepareRootfs(spec, rootfs, cfg.cgroups);
+  // The runtime puts us in our cgroup meanwhile; a cgroup namespace of our
+  // own must be made after that (its root is the cgroup we are in).
+  let placed: Promise<void> | undefined;
+  const inCgroup = () =>
+    placed ??= chan.expect("placed").then(() => {
+      if (cfg.newCgroupNs) unshare(CLONE.NEWCGROUP);
+    });
+  await prepareRootfs(spec, rootfs, cfg.cgroups, inCgroup);
+  await inCgroup();
   let slave: number | undefined;
   if (spec.process!.terminal) slave = createConsole(cfg, `${rootfs}/dev/pts`, rootfs);
-  await chan.send({ type: "hooks" });
-  const { state } = await chan.expect("resume");
-  await runHooks("createContainer", spec.hooks?.createContainer, state);
+  if (cfg.hookPause) {
+    await chan.send({ type: "hooks" });
+    const { state } = await chan.expect("resume");
+    await runHooks("createContainer", spec.hooks?.createContainer, state);
+  }
   // Listen before pivot_root: the host path of the socket is unreachable afterwards.
   startListener = listenUnixSocket(cfg.startSocket!);
   enterRootfs(rootfs, cfg.noPivot);

@@ -10,6 +10,7 @@ import { Channel, ChannelClosed } from "./channel.ts";
 import { enterNamespaces } from "./namespaces.ts";
 import { selfCommand } from "../self_exec.ts";
 import { listenUnixSocket } from "../linux/unix_socket.ts";
+import { type Child, spawnChild } from "../linux/spawn.ts";
 
 /** How an init is born: its namespaces and stdio, and where it reports. */
 export interface InitSpawn {
@@ -39,9 +40,10 @@ export interface InitDrive {
   prepare?: (pid: number) => void;
   /**
    * Puts the init in the container's cgroup once it has started up (it has
-   * connected), before it goes on. Not earlier: a Deno start-up allocates
-   * tens of megabytes, which would count against the container's memory
-   * limit (Docker allows 6 MB) and its pids limit, and stay charged to it.
+   * connected), while it begins its set-up ("go" is sent first). Not
+   * earlier: a Deno start-up allocates tens of megabytes, which would count
+   * against the container's memory limit (Docker allows 6 MB) and its pids
+   * limit, and stay charged to it.
    */
   placeInCgroup: (pid: number) => void;
   /**
@@ -65,8 +67,11 @@ export function stdioFor(mode: "inherit" | "null" | "piped"): InitStdio {
   return { stdin: mode, stdout: mode, stderr: mode };
 }
 
+/** The init: a Deno.ChildProcess where the caller reads and writes its stdio through pipes. */
+export type InitChild = Child | Deno.ChildProcess;
+
 export interface StartedInit {
-  child: Deno.ChildProcess;
+  child: InitChild;
   pid: number;
 }
 
@@ -90,10 +95,20 @@ export function spawnInit(opts: InitSpawn): SpawnedInit {
       readonlyExe: true,
       rootPropagationShared: /shared/.test(opts.rootfsPropagation ?? ""),
     });
-    let child: Deno.ChildProcess;
+    let child: InitChild;
     try {
       const { command, args } = selfCommand("init", [opts.syncSocket]);
-      child = new Deno.Command(command, { args, ...opts.stdio, cwd: "/" }).spawn();
+      const { stdin, stdout, stderr } = opts.stdio;
+      if (stdin !== "piped" && stdout !== "piped" && stderr !== "piped") {
+        // The init moves to "/" and puts every signal back to its default
+        // itself, so the spawn need not (each costs libc bindings here).
+        child = spawnChild(command, [command, ...args], envList(), {
+          stdio: { stdin, stdout, stderr },
+          resetSignals: false,
+        });
+      } else {
+        child = new Deno.Command(command, { args, ...opts.stdio, cwd: "/" }).spawn();
+      }
     } finally {
       saved.restore();
     }
@@ -121,11 +136,18 @@ export async function driveInit(init: SpawnedInit, opts: InitDrive): Promise<Sta
   try {
     opts.prepare?.(pid);
     const conn = await acceptOrExit(init.listener, child);
-    opts.placeInCgroup(pid);
     const chan = new Channel(conn);
     try {
       await chan.send({ type: "go", cfg });
-      if (cfg.mode === "create") {
+      try {
+        opts.placeInCgroup(pid);
+      } catch (e) {
+        throw await initsOwnError(chan) ?? e;
+      }
+      // The init may have failed meanwhile and gone: then the next message
+      // read is its error, which says why.
+      await chan.send({ type: "placed" }).catch(() => {});
+      if (cfg.mode === "create" && cfg.hookPause) {
         await chan.expect("hooks");
         const state = opts.stateFor(pid);
         await opts.runtimeHooks?.(state);
@@ -163,10 +185,33 @@ function closeSync(listener: Deno.UnixListener, path: string): void {
   } catch { /* gone */ }
 }
 
+/**
+ * The error an init reported on its own, if it did (within a moment): an
+ * init that failed and exited cannot be moved into a cgroup any more, and
+ * its message is what the user needs.
+ */
+async function initsOwnError(chan: Channel): Promise<Error | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 500);
+  });
+  try {
+    const msg = await Promise.race([chan.recv().catch(() => undefined), late]);
+    return msg?.type === "error" ? new Error(msg.message) : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** This process's environment as "KEY=value" strings. */
+function envList(): string[] {
+  return Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+}
+
 /** Accepts the init's connection, or fails if the init dies first. */
 async function acceptOrExit(
   listener: Deno.UnixListener,
-  child: Deno.ChildProcess,
+  child: InitChild,
 ): Promise<Deno.Conn> {
   const exited = child.status.then((s) => {
     throw new Error(`the init process exited early with code ${s.code}`);

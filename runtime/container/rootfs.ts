@@ -307,14 +307,24 @@ function populateDev(rootfs: string, spec: Spec, devIsBind: boolean): void {
 
 // ---- the whole sequence -------------------------------------------------------------
 
-/** Everything before pivot_root: propagation, the rootfs bind, mounts, /dev. */
-export function prepareRootfs(spec: Spec, rootfs: string, cgroups: CgroupView): void {
+/**
+ * Everything before pivot_root: propagation, the rootfs bind, mounts, /dev.
+ * `inCgroup` resolves once the init is in its cgroup (and in its cgroup
+ * namespace, if it has one of its own): `cgroup` mounts wait for it.
+ */
+export async function prepareRootfs(
+  spec: Spec,
+  rootfs: string,
+  cgroups: CgroupView,
+  inCgroup: () => Promise<void>,
+): Promise<void> {
   mount(null, "/", null, propagationFlag(spec.linux?.rootfsPropagation), null);
   // pivot_root needs the new root to be a mount point.
   mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
   let devIsBind = false;
   for (const m of spec.mounts ?? []) {
     if (isDev(m) && isBind(m)) devIsBind = true;
+    if (m.type === "cgroup") await inCgroup();
     try {
       mountEntry(rootfs, m, cgroups);
     } catch (e) {

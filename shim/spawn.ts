@@ -124,8 +124,7 @@ export async function spawnWithStdio(
       cwd: bundle,
     }).spawn();
     markSpawned(child.pid);
-    // Piped stdio always comes with a Deno.ChildProcess (see spawnInit).
-    if (!terminal && child instanceof Deno.ChildProcess) pumpPipes(io, child, wantStdin);
+    if (!terminal) pumpPipes(io, child, wantStdin);
     const done = child.status.finally(() => unmarkSpawned(child.pid));
     let failed: number | undefined;
     if (opts.onExit) {

@@ -94,8 +94,9 @@ export async function setUpContainer(
         noPivot: opts.noPivot ?? false,
         preserveFds: opts.preserveFds ?? 0,
         newCgroupNs,
-        hookPause: ["prestart", "createRuntime", "createContainer"].some((h) =>
-          (spec.hooks?.[h as "prestart"]?.length ?? 0) > 0
+        hookPause: Boolean(
+          spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length ||
+            spec.hooks?.createContainer?.length,
         ),
         cgroups: { version: cgroupVersion(), paths: manager.paths, namespaced: newCgroupNs },
       },

@@ -25,7 +25,7 @@ import {
   waitpid,
   WNOHANG,
 } from "./libc.ts";
-import { denoSignalName, SIGNALS } from "./signals.ts";
+import { denoSignalName, parseSignal } from "./signals.ts";
 
 export interface ProgramResult {
   /** Exit code, or 128 + signal like a shell. */
@@ -139,7 +139,7 @@ class SpawnedChild implements Child {
 
   kill(signal: Deno.Signal = "SIGTERM"): void {
     if (this.#reaped) throw new TypeError("Child process has already terminated");
-    const signo = SIGNALS[signal.replace(/^SIG/, "")];
+    const signo = parseSignal(signal);
     // Through the pidfd where there is one: never a process that reused the pid.
     const r = this.#pidfd >= 0
       ? Number(sys(SYS.pidfd_send_signal, this.#pidfd, signo, null, 0))

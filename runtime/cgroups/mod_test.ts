@@ -19,6 +19,7 @@ import {
   UINT64_MAX,
 } from "./mod.ts";
 import { containerDeviceRules, DevicePolicy, v1Transition } from "./devices.ts";
+import type { Device, DeviceRule } from "../spec/types.ts";
 import { assemble, attachedDeviceFilters } from "./ebpf.ts";
 import { blkioToIoWeight, sharesToWeight } from "./v2.ts";
 
@@ -217,8 +218,11 @@ Deno.test("device rules: v1 semantics, holes refused, minimal v1 transitions", (
   );
   assert.throws(() => DevicePolicy.from([{ allow: true, type: "c", access: "x" }]), /access/);
 
+  // A container's policy: the spec's rules after a deny-all, with its linux.devices.
+  const policy = (rules: DeviceRule[], devices: Device[] = []) =>
+    DevicePolicy.from(containerDeviceRules([{ allow: false, access: "rwm" }, ...rules], devices));
   // From allow-all: reset then allows. Between whitelists: only the differences.
-  const target = DevicePolicy.from(containerDeviceRules([{ allow: false, access: "rwm" }], []));
+  const target = policy([]);
   const first = v1Transition("a *:* rwm\n", target);
   assert.deepEqual(first[0], ["devices.deny", "a"]);
   assert.ok(first.some(([f, v]) => f === "devices.allow" && v === "c 1:3 rwm"));
@@ -229,35 +233,13 @@ Deno.test("device rules: v1 semantics, holes refused, minimal v1 transitions", (
     )
   ).join("\n");
   assert.deepEqual(v1Transition(list, target), []);
-  const more = DevicePolicy.from(
-    containerDeviceRules([{ allow: false, access: "rwm" }], [{
-      type: "c",
-      path: "/dev/kmsg",
-      major: 1,
-      minor: 11,
-    }]),
-  );
+  const more = policy([], [{ type: "c", path: "/dev/kmsg", major: 1, minor: 11 }]);
   // A node in linux.devices gets no access of its own (as runc 1.1): no change.
   assert.deepEqual(v1Transition(list, more), []);
-  const withRule = DevicePolicy.from(
-    containerDeviceRules([{ allow: false, access: "rwm" }, {
-      allow: true,
-      type: "c",
-      major: 1,
-      minor: 11,
-      access: "r",
-    }], []),
-  );
+  const withRule = policy([{ allow: true, type: "c", major: 1, minor: 11, access: "r" }]);
   assert.deepEqual(v1Transition(list, withRule), [["devices.allow", "c 1:11 r"]]);
   // A default device the spec lists itself keeps only the spec's access.
-  const nullListed = DevicePolicy.from(
-    containerDeviceRules([{ allow: false, access: "rwm" }], [{
-      type: "c",
-      path: "/dev/null",
-      major: 1,
-      minor: 3,
-    }]),
-  );
+  const nullListed = policy([], [{ type: "c", path: "/dev/null", major: 1, minor: 3 }]);
   assert.deepEqual(v1Transition(list, nullListed), [["devices.deny", "c 1:3 rwm"]]);
   assert.deepEqual(v1Transition(list + "\nc 1:11 rw", target), [["devices.deny", "c 1:11 rw"]]);
 });
